@@ -1,0 +1,130 @@
+// Command gatehouse is the Gatehouse authentication server and its admin commands.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/gatehouse/gatehouse/core/config"
+	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/server"
+)
+
+const usage = `gatehouse: a self-hosted authentication server
+
+Usage:
+  gatehouse serve [flags]                 start the server (gatehouse serve --help lists every setting)
+  gatehouse user create --email E [flags] create an account; the password is read from stdin
+  gatehouse plugin inspect FILE.wasm      describe a plugin and say whether this host can load it
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "user":
+		if len(args) > 1 && args[1] == "create" {
+			return userCreate(args[2:], stdin, stdout, stderr)
+		}
+	case "plugin":
+		return pluginCommand(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprint(stderr, usage)
+	return 2
+}
+
+// parseConfig parses the settings flags (and extra flags the caller registered) of a command.
+func parseConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
+	finish := config.Bind(fs, os.LookupEnv)
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, err
+	}
+	return finish()
+}
+
+func serve(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gatehouse serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := parseConfig(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	log := server.NewLogger(cfg)
+	srv, err := server.Open(cfg, log)
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := srv.Serve(ctx, nil); err != nil {
+		log.Error("server stopped", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func userCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gatehouse user create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "email address of the new account (required)")
+	cfg, err := parseConfig(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if *email == "" {
+		fmt.Fprintln(stderr, "gatehouse user create: --email is required")
+		return 2
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		fmt.Fprintln(stderr, "gatehouse user create: reading the password from stdin:", err)
+		return 1
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	cfg.LogLevel = "warn"
+	srv, err := server.Open(cfg, server.NewLogger(cfg))
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse user create:", err, "(is the server running on this data folder? stop it first)")
+		return 1
+	}
+	defer srv.Close()
+	id, err := srv.Auth().Register(context.Background(), *email, pw, true)
+	if err != nil {
+		if fe, ok := failure.As(err); ok {
+			fmt.Fprintln(stderr, "gatehouse user create:", fe.Code)
+		} else {
+			fmt.Fprintln(stderr, "gatehouse user create:", err)
+		}
+		return 1
+	}
+	fmt.Fprintf(stdout, "created user %d (%s)\n", id, *email)
+	return 0
+}

@@ -1,0 +1,109 @@
+// Package account keeps user accounts: an integer id, a unique email (compared
+// case-insensitively) and a password hash.
+package account
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/store"
+)
+
+// ErrNotFound is returned when no account matches.
+var ErrNotFound = errors.New("account: not found")
+
+// Account is one user.
+type Account struct {
+	ID    uint64 `json:"id"`
+	Email string `json:"email"`
+	// PasswordHash is the argon2id PHC string; empty when the account has no password.
+	PasswordHash string    `json:"passwordHash,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+	// PasswordChangedAt is when the password was last set.
+	PasswordChangedAt time.Time `json:"passwordChangedAt,omitempty"`
+}
+
+// NormalizeEmail is the form emails are compared and indexed in.
+func NormalizeEmail(email string) string { return strings.ToLower(email) }
+
+// IDString is the id as the `sub` claim carries it.
+func (a Account) IDString() string { return strconv.FormatUint(a.ID, 10) }
+
+func userKey(id uint64) []byte     { return store.Key("user", strconv.FormatUint(id, 10)) }
+func emailKey(email string) []byte { return store.Key("email", NormalizeEmail(email)) }
+
+// Get reads the account with id.
+func Get(txn store.Txn, id uint64) (Account, error) {
+	v, err := txn.Get(userKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return Account{}, ErrNotFound
+	}
+	if err != nil {
+		return Account{}, err
+	}
+	var a Account
+	err = json.Unmarshal(v, &a)
+	return a, err
+}
+
+// ByEmail reads the account whose email matches, case-insensitively.
+func ByEmail(txn store.Txn, email string) (Account, error) {
+	v, err := txn.Get(emailKey(email))
+	if errors.Is(err, store.ErrNotFound) {
+		return Account{}, ErrNotFound
+	}
+	if err != nil {
+		return Account{}, err
+	}
+	id, err := strconv.ParseUint(string(v), 10, 64)
+	if err != nil {
+		return Account{}, err
+	}
+	return Get(txn, id)
+}
+
+// Put writes a (new or changed) account record. It does not touch the email index.
+func Put(txn store.Txn, a Account) error {
+	v, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return txn.Set(userKey(a.ID), v, 0)
+}
+
+// Create inserts a new account; 409 EMAIL_ALREADY_IN_USE when the email is taken.
+func Create(txn store.Txn, a Account) error {
+	if _, err := txn.Get(emailKey(a.Email)); err == nil {
+		return failure.Conflict(failure.CodeEmailAlreadyInUse)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := txn.Set(emailKey(a.Email), []byte(strconv.FormatUint(a.ID, 10)), 0); err != nil {
+		return err
+	}
+	return Put(txn, a)
+}
+
+// ChangeEmail moves a's email to newEmail and updates the index; 409 with conflictCode when
+// the new address belongs to another account.
+func ChangeEmail(txn store.Txn, a Account, newEmail, conflictCode string) (Account, error) {
+	if v, err := txn.Get(emailKey(newEmail)); err == nil {
+		if string(v) != strconv.FormatUint(a.ID, 10) {
+			return a, failure.Conflict(conflictCode)
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return a, err
+	}
+	if err := txn.Delete(emailKey(a.Email)); err != nil {
+		return a, err
+	}
+	a.Email = newEmail
+	if err := txn.Set(emailKey(newEmail), []byte(strconv.FormatUint(a.ID, 10)), 0); err != nil {
+		return a, err
+	}
+	return a, Put(txn, a)
+}

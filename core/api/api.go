@@ -1,0 +1,329 @@
+// Package api is Gatehouse's HTTP layer on fasthttp: it decodes and validates requests,
+// authenticates bearer tokens, calls one domain function and renders the answer or the error
+// envelope of the API contract. It holds no business rules.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/valyala/fasthttp"
+
+	"github.com/gatehouse/gatehouse/core/auth"
+	"github.com/gatehouse/gatehouse/core/failure"
+)
+
+// Request is what a handler gets: validated body and query values and, on authenticated
+// routes, the principal.
+type Request struct {
+	Ctx       *fasthttp.RequestCtx
+	Body      map[string]string
+	Query     map[string]string
+	Principal auth.Principal
+}
+
+// Response is what a handler returns.
+type Response struct {
+	// Status defaults to 200.
+	Status int
+	// JSON is marshalled as the body unless Text is set; nil renders `null`.
+	JSON any
+	// Text, when set, is sent as text/plain (the token endpoints).
+	Text string
+	// Cookie, when set, is sent as the id_token cookie with CookieMaxAge.
+	Cookie       string
+	CookieMaxAge time.Duration
+}
+
+// Route is one endpoint: its method, path, who may call it, its schemas and its handler. The
+// route table is the single definition of the API (the router and the documentation use it).
+type Route struct {
+	Method  string
+	Path    string
+	Summary string
+	// Auth is the token requirement; 0 means none.
+	Auth   auth.Requirement
+	Body   *Schema
+	Query  *Schema
+	Handle func(*Request) (Response, error)
+}
+
+// Router dispatches requests to routes and renders answers.
+type Router struct {
+	routes map[string]map[string]*Route // path -> method -> route
+	list   []*Route
+	auth   *auth.Service
+	log    hclog.Logger
+	reqSeq atomic.Uint64
+	reqPfx string
+}
+
+// NewRouter returns an empty router that authenticates with a.
+func NewRouter(a *auth.Service, log hclog.Logger) *Router {
+	return &Router{routes: map[string]map[string]*Route{}, auth: a, log: log,
+		reqPfx: strconv.FormatInt(time.Now().UnixNano()%1e6, 36) + "-"}
+}
+
+// Add registers routes; a duplicate is a programmer error found at start-up.
+func (rt *Router) Add(routes ...*Route) {
+	for _, r := range routes {
+		if rt.routes[r.Path] == nil {
+			rt.routes[r.Path] = map[string]*Route{}
+		}
+		if _, dup := rt.routes[r.Path][r.Method]; dup {
+			panic(fmt.Sprintf("api: duplicate route %s %s", r.Method, r.Path))
+		}
+		rt.routes[r.Path][r.Method] = r
+		rt.list = append(rt.list, r)
+	}
+}
+
+// Routes returns every registered route in registration order.
+func (rt *Router) Routes() []*Route { return rt.list }
+
+// Handler is the fasthttp handler of the router.
+func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
+	reqID := rt.reqPfx + strconv.FormatUint(rt.reqSeq.Add(1), 10)
+	defer func() {
+		if p := recover(); p != nil {
+			rt.log.Error("panic serving request", "request", reqID, "path", string(ctx.Path()), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			ctx.Response.Reset()
+			rt.renderError(ctx, reqID, errors.New("panic"))
+		}
+	}()
+	start := time.Now()
+	route := rt.routes[string(ctx.Path())][string(ctx.Method())]
+	if route == nil {
+		rt.renderError(ctx, reqID, failure.New(404, fmt.Sprintf("Route %s:%s not found", ctx.Method(), ctx.Path())))
+		return
+	}
+	resp, err := rt.serve(ctx, route)
+	if err != nil {
+		rt.renderError(ctx, reqID, err)
+	} else {
+		render(ctx, resp)
+	}
+	if rt.log.IsDebug() {
+		rt.log.Debug("request", "request", reqID, "method", route.Method, "route", route.Path,
+			"status", ctx.Response.StatusCode(), "duration", time.Since(start))
+	}
+}
+
+func (rt *Router) serve(ctx *fasthttp.RequestCtx, route *Route) (Response, error) {
+	req := &Request{Ctx: ctx}
+	if route.Auth != 0 {
+		raw, err := bearer(ctx)
+		if err != nil {
+			return Response{}, err
+		}
+		if req.Principal, err = rt.auth.Authorize(raw, route.Auth); err != nil {
+			return Response{}, err
+		}
+	}
+	if route.Query != nil {
+		args := ctx.QueryArgs()
+		q, err := route.Query.decodeQuery(func(name string) ([]byte, bool) {
+			if !args.Has(name) {
+				return nil, false
+			}
+			return args.Peek(name), true
+		})
+		if err != nil {
+			return Response{}, err
+		}
+		req.Query = q
+	}
+	if route.Body != nil {
+		body := ctx.PostBody()
+		if len(body) > 0 && !isJSON(ctx.Request.Header.ContentType()) {
+			return Response{}, failure.BadRequest("body must be application/json")
+		}
+		b, err := route.Body.decodeBody(body)
+		if err != nil {
+			return Response{}, err
+		}
+		req.Body = b
+	}
+	return route.Handle(req)
+}
+
+func isJSON(contentType []byte) bool {
+	ct := contentType
+	for i, c := range ct {
+		if c == ';' {
+			ct = ct[:i]
+			break
+		}
+	}
+	for len(ct) > 0 && ct[len(ct)-1] == ' ' {
+		ct = ct[:len(ct)-1]
+	}
+	return len(ct) == 0 || equalFoldASCII(ct, "application/json")
+}
+
+func equalFoldASCII(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// maxCookieToken is the longest id_token cookie accepted.
+const maxCookieToken = 4096
+
+// bearer extracts the token from the Authorization header, or from the id_token cookie when no
+// header is sent.
+func bearer(ctx *fasthttp.RequestCtx) (string, error) {
+	h := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
+	if len(h) > 0 {
+		const prefix = "bearer "
+		if len(h) < len(prefix) || !equalFoldASCII(h[:len(prefix)], prefix) {
+			return "", failure.Unauthorized(failure.CodeInvalidToken)
+		}
+		tok := h[len(prefix):]
+		for len(tok) > 0 && tok[0] == ' ' {
+			tok = tok[1:]
+		}
+		return string(tok), nil
+	}
+	c := ctx.Request.Header.Cookie("id_token")
+	if len(c) > maxCookieToken {
+		return "", failure.BadRequest("id_token is too long")
+	}
+	return string(c), nil
+}
+
+var reasons = map[int]string{
+	400: "Bad Request",
+	401: "Unauthorized",
+	403: "Forbidden",
+	404: "Not Found",
+	409: "Conflict",
+	413: "Payload Too Large",
+	429: "Too many requests",
+	500: "Internal server error",
+	503: "Service Unavailable",
+}
+
+// envelope is the error body of the API contract.
+type envelope struct {
+	StatusCode int    `json:"statusCode"`
+	Error      string `json:"error"`
+	Message    string `json:"message"`
+	RetryAfter *int64 `json:"retryAfter,omitempty"`
+	RequestID  string `json:"requestId,omitempty"`
+}
+
+// MessageCoder is implemented by errors from outside core (plugin faults) that carry an HTTP
+// status and a message code for the client.
+type MessageCoder interface {
+	error
+	HTTPStatus() int
+	MessageCode() string
+}
+
+func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID string, err error) {
+	env := envelope{}
+	var coder MessageCoder
+	if fe, ok := failure.As(err); ok {
+		env.StatusCode, env.Message = fe.Status, fe.Code
+		if fe.Status == 429 {
+			secs := fe.RetryAfterSeconds()
+			env.RetryAfter = &secs
+			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.FormatInt(secs, 10))
+		}
+		if fe.Status >= 500 {
+			env.RequestID = reqID
+			rt.log.Warn("request failed", "request", reqID, "path", string(ctx.Path()), "code", fe.Code)
+		}
+	} else if errors.As(err, &coder) {
+		env.StatusCode, env.Message, env.RequestID = coder.HTTPStatus(), coder.MessageCode(), reqID
+		rt.log.Error("request failed", "request", reqID, "path", string(ctx.Path()), "error", err.Error())
+	} else {
+		env.StatusCode, env.Message, env.RequestID = 500, failure.CodeInternal, reqID
+		rt.log.Error("request failed", "request", reqID, "path", string(ctx.Path()), "error", err.Error())
+	}
+	env.Error = reasons[env.StatusCode]
+	if env.Error == "" {
+		env.Error = fasthttp.StatusMessage(env.StatusCode)
+	}
+	writeEnvelope(ctx, env)
+}
+
+func writeEnvelope(ctx *fasthttp.RequestCtx, env envelope) {
+	body, _ := json.Marshal(env)
+	ctx.Response.SetStatusCode(env.StatusCode)
+	ctx.Response.Header.SetContentType("application/json; charset=utf-8")
+	ctx.Response.SetBody(body)
+}
+
+// ParseErrorHandler renders fasthttp's request-parsing errors (too large, malformed) in the
+// error envelope.
+func ParseErrorHandler(ctx *fasthttp.RequestCtx, err error) {
+	status, msg := 400, "malformed request"
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, msg = 413, "request body is too large"
+	case isHeaderTooLarge(err):
+		msg = "request header is too large"
+	}
+	ctx.Response.Header.Set(fasthttp.HeaderConnection, "close")
+	writeEnvelope(ctx, envelope{StatusCode: status, Error: reasons[status], Message: msg})
+}
+
+func isHeaderTooLarge(err error) bool {
+	var small *fasthttp.ErrSmallBuffer
+	return errors.As(err, &small)
+}
+
+func render(ctx *fasthttp.RequestCtx, r Response) {
+	status := r.Status
+	if status == 0 {
+		status = 200
+	}
+	ctx.Response.SetStatusCode(status)
+	if r.Cookie != "" {
+		c := fasthttp.AcquireCookie()
+		c.SetKey("id_token")
+		c.SetValue(r.Cookie)
+		c.SetPath("/")
+		c.SetHTTPOnly(true)
+		c.SetSecure(true)
+		c.SetSameSite(fasthttp.CookieSameSiteStrictMode)
+		c.SetMaxAge(int(r.CookieMaxAge / time.Second))
+		ctx.Response.Header.SetCookie(c)
+		fasthttp.ReleaseCookie(c)
+	}
+	switch {
+	case status == 204:
+	case r.Text != "":
+		ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
+		ctx.Response.SetBodyString(r.Text)
+	default:
+		ctx.Response.Header.SetContentType("application/json; charset=utf-8")
+		if r.JSON == nil {
+			ctx.Response.SetBodyString("null")
+			return
+		}
+		body, err := json.Marshal(r.JSON)
+		if err != nil {
+			panic(err) // handlers return marshalable values: programmer error
+		}
+		ctx.Response.SetBody(body)
+	}
+}

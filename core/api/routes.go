@@ -1,0 +1,124 @@
+package api
+
+import (
+	"crypto/subtle"
+
+	"github.com/gatehouse/gatehouse/core/auth"
+	"github.com/gatehouse/gatehouse/core/token"
+)
+
+// Schemas shared by several routes.
+var (
+	loginBody = &Schema{Fields: []Field{
+		{Name: "username", Required: true, MaxLength: 256, Description: "the account's email address"},
+		{Name: "password", Required: true, MaxLength: 256},
+	}}
+	registerBody = &Schema{Fields: []Field{
+		{Name: "email", Required: true, MaxLength: 256, Format: "email"},
+		// The password policy decides the length rules; this bound only caps the work.
+		{Name: "password", Required: true, MaxLength: 1024, Description: "checked by the configured password policies"},
+	}}
+	oldPasswordBody = &Schema{Fields: []Field{
+		{Name: "oldPassword", Required: true, MaxLength: 256},
+		{Name: "newPassword", Required: true, MaxLength: 1024, Description: "checked by the configured password policies"},
+	}}
+	cookieQuery = &Schema{Fields: []Field{
+		{Name: "cookie", Description: "true: also set the token as the HttpOnly id_token cookie"},
+	}}
+)
+
+// Health reports the process's readiness for /readyz.
+type Health interface {
+	// Ready returns nil when the store is open and every configured plugin is loaded.
+	Ready() error
+}
+
+// AuthRoutes returns the routes of accounts, passwords, tokens and sessions.
+func AuthRoutes(a *auth.Service, adminToken string) []*Route {
+	tokenResponse := func(req *Request, tok string, typ token.Type) Response {
+		r := Response{Text: tok}
+		if req.Query["cookie"] == "true" {
+			r.Cookie, r.CookieMaxAge = tok, a.Minter.Lifetime(typ)
+		}
+		return r
+	}
+	userID := func(p auth.Principal) any { return map[string]uint64{"userId": p.UserID} }
+	return []*Route{
+		{Method: "POST", Path: "/auth/login", Summary: "Log in with email and password", Body: loginBody, Query: cookieQuery,
+			Handle: func(req *Request) (Response, error) {
+				tok, typ, err := a.Login(req.Ctx, req.Body["username"], req.Body["password"])
+				if err != nil {
+					return Response{}, err
+				}
+				return tokenResponse(req, tok, typ), nil
+			}},
+		{Method: "GET", Path: "/auth/refreshtoken", Summary: "Get a new refresh token in the same session", Auth: auth.Refresh, Query: cookieQuery,
+			Handle: func(req *Request) (Response, error) {
+				tok, err := a.RefreshToken(req.Principal)
+				if err != nil {
+					return Response{}, err
+				}
+				return tokenResponse(req, tok, token.Refresh), nil
+			}},
+		{Method: "GET", Path: "/auth/accesstoken", Summary: "Get an access token", Auth: auth.RefreshForAccess, Query: cookieQuery,
+			Handle: func(req *Request) (Response, error) {
+				tok, err := a.MintInSession(req.Principal, token.Access)
+				if err != nil {
+					return Response{}, err
+				}
+				return tokenResponse(req, tok, token.Access), nil
+			}},
+		{Method: "GET", Path: "/auth/refreshtoken/validate", Summary: "Validate a refresh token", Auth: auth.Refresh,
+			Handle: func(req *Request) (Response, error) { return Response{JSON: userID(req.Principal)}, nil }},
+		{Method: "GET", Path: "/auth/accesstoken/validate", Summary: "Validate an access token", Auth: auth.Access,
+			Handle: func(req *Request) (Response, error) { return Response{JSON: userID(req.Principal)}, nil }},
+		{Method: "POST", Path: "/auth/logout", Summary: "Log out: revoke this session", Auth: auth.Refresh,
+			Handle: func(req *Request) (Response, error) { return Response{Status: 204}, a.Logout(req.Principal) }},
+		{Method: "POST", Path: "/auth/logout/all", Summary: "Revoke every session of the user", Auth: auth.Refresh,
+			Handle: func(req *Request) (Response, error) { return Response{Status: 204}, a.LogoutAll(req.Principal) }},
+		{Method: "GET", Path: "/.well-known/jwks.json", Summary: "Public signing keys (JWKS)",
+			Handle: func(req *Request) (Response, error) {
+				req.Ctx.Response.Header.Set("Cache-Control", "public, max-age=300")
+				return Response{JSON: rawJSON(a.Minter.JWKS())}, nil
+			}},
+		{Method: "POST", Path: "/user", Summary: "Register an account", Body: registerBody,
+			Handle: func(req *Request) (Response, error) {
+				admin := false
+				if adminToken != "" {
+					if raw, err := bearer(req.Ctx); err == nil && raw != "" {
+						admin = subtle.ConstantTimeCompare([]byte(raw), []byte(adminToken)) == 1
+					}
+				}
+				id, err := a.Register(req.Ctx, req.Body["email"], req.Body["password"], admin)
+				if err != nil {
+					return Response{}, err
+				}
+				return Response{JSON: map[string]uint64{"userId": id}}, nil
+			}},
+		{Method: "PUT", Path: "/user/password/old-password", Summary: "Change the password with the old one", Auth: auth.SudoOrAccess, Body: oldPasswordBody,
+			Handle: func(req *Request) (Response, error) {
+				return Response{}, a.ChangePassword(req.Ctx, req.Principal, req.Body["oldPassword"], req.Body["newPassword"])
+			}},
+	}
+}
+
+// OperationRoutes returns /healthz and /readyz.
+func OperationRoutes(h Health) []*Route {
+	return []*Route{
+		{Method: "GET", Path: "/healthz", Summary: "The process serves",
+			Handle: func(*Request) (Response, error) { return Response{JSON: map[string]string{"status": "ok"}}, nil }},
+		{Method: "GET", Path: "/readyz", Summary: "The store is open and every configured plugin is loaded",
+			Handle: func(*Request) (Response, error) {
+				if err := h.Ready(); err != nil {
+					return Response{}, err
+				}
+				return Response{JSON: map[string]string{"status": "ready"}}, nil
+			}},
+	}
+}
+
+// rawJSON is a pre-encoded JSON document.
+type rawJSON []byte
+
+// MarshalJSON implements json.Marshaler.
+func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }

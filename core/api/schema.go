@@ -1,0 +1,113 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/core/failure"
+)
+
+// Field is one string property of a request body or query string. Every body property of the
+// API is a string; the rules and messages are those of the original service's JSON-schema
+// validator (ajv), so clients that match on them keep working.
+type Field struct {
+	Name      string
+	Required  bool
+	MinLength int // 0: no minimum
+	MaxLength int // 0: no maximum
+	// Format is "email" or "".
+	Format string
+	// Pattern, when set, must match.
+	Pattern *regexp.Regexp
+	// Description documents the field (OpenAPI).
+	Description string
+}
+
+// Schema is an object of string properties, checked in order; the first error is reported.
+type Schema struct {
+	Fields []Field
+}
+
+// emailFormat is ajv-formats' "email" format.
+var emailFormat = regexp.MustCompile(`(?i)^[a-z0-9!#$%&'*+/=?^_{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// decodeBody validates a JSON body against s and returns its string properties. An empty body
+// is an empty object. Unknown properties are ignored.
+func (s *Schema) decodeBody(body []byte) (map[string]string, error) {
+	if !utf8.Valid(body) {
+		return nil, failure.BadRequest("body must be valid UTF-8 JSON")
+	}
+	raw := map[string]json.RawMessage{}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if trimmed := bytes.TrimSpace(body); trimmed[0] != '{' {
+			if json.Valid(trimmed) {
+				return nil, failure.BadRequest("body must be object")
+			}
+			return nil, failure.BadRequest("body is not valid JSON")
+		}
+		if err := json.Unmarshal(body, &raw); err != nil {
+			return nil, failure.BadRequest("body is not valid JSON")
+		}
+	}
+	values := make(map[string]string, len(s.Fields))
+	for _, f := range s.Fields {
+		if _, ok := raw[f.Name]; !ok && f.Required {
+			return nil, failure.BadRequest(fmt.Sprintf("body must have required property '%s'", f.Name))
+		}
+	}
+	for _, f := range s.Fields {
+		r, ok := raw[f.Name]
+		if !ok {
+			continue
+		}
+		var v string
+		if len(r) == 0 || r[0] != '"' || json.Unmarshal(r, &v) != nil {
+			return nil, failure.BadRequest(fmt.Sprintf("body/%s must be string", f.Name))
+		}
+		if err := f.check("body", v); err != nil {
+			return nil, err
+		}
+		values[f.Name] = v
+	}
+	return values, nil
+}
+
+// decodeQuery validates query parameters (all optional strings) against s.
+func (s *Schema) decodeQuery(get func(name string) ([]byte, bool)) (map[string]string, error) {
+	values := make(map[string]string, len(s.Fields))
+	for _, f := range s.Fields {
+		b, ok := get(f.Name)
+		if !ok {
+			if f.Required {
+				return nil, failure.BadRequest(fmt.Sprintf("querystring must have required property '%s'", f.Name))
+			}
+			continue
+		}
+		if !utf8.Valid(b) {
+			return nil, failure.BadRequest(fmt.Sprintf("querystring/%s must be valid UTF-8", f.Name))
+		}
+		if err := f.check("querystring", string(b)); err != nil {
+			return nil, err
+		}
+		values[f.Name] = string(b)
+	}
+	return values, nil
+}
+
+func (f Field) check(where, v string) error {
+	n := utf8.RuneCountInString(v)
+	switch {
+	case f.MaxLength > 0 && n > f.MaxLength:
+		return failure.BadRequest(fmt.Sprintf("%s/%s must NOT have more than %d characters", where, f.Name, f.MaxLength))
+	case n < f.MinLength:
+		return failure.BadRequest(fmt.Sprintf("%s/%s must NOT have fewer than %d characters", where, f.Name, f.MinLength))
+	case f.Pattern != nil && !f.Pattern.MatchString(v):
+		return failure.BadRequest(fmt.Sprintf("%s/%s must match pattern \"%s\"", where, f.Name, f.Pattern.String()))
+	case f.Format == "email" && !emailFormat.MatchString(v):
+		return failure.BadRequest(fmt.Sprintf("%s/%s must match format \"email\"", where, f.Name))
+	}
+	return nil
+}

@@ -1,0 +1,373 @@
+// Package auth holds the use cases of accounts, passwords, tokens and sessions: registration,
+// login, token refresh, logout and the password change. Each use case is one domain function
+// that reads and commits in one store transaction; HTTP lives in core/api.
+package auth
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/gatehouse/gatehouse/core/account"
+	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/limit"
+	"github.com/gatehouse/gatehouse/core/maildomain"
+	"github.com/gatehouse/gatehouse/core/password"
+	"github.com/gatehouse/gatehouse/core/session"
+	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/core/token"
+)
+
+// SecondFactors reports whether a user has an active 2FA method; the 2FA framework
+// implements it. It decides partial tokens at login and the S|A* rule.
+type SecondFactors interface {
+	HasActiveMethod(txn store.Txn, userID uint64) (bool, error)
+}
+
+// NoSecondFactors is the SecondFactors of a server without 2FA methods.
+type NoSecondFactors struct{}
+
+// HasActiveMethod implements SecondFactors.
+func (NoSecondFactors) HasActiveMethod(store.Txn, uint64) (bool, error) { return false, nil }
+
+// Service runs the use cases.
+type Service struct {
+	Store         store.Store
+	Hasher        *password.Hasher
+	Policy        password.Policy
+	Limiter       *limit.Limiter
+	Minter        *token.Minter
+	SecondFactors SecondFactors
+	DenyList      *maildomain.DenyList
+	Now           func() time.Time
+	Log           hclog.Logger
+	// RegistrationOpen lets anyone register; otherwise only an admin may.
+	RegistrationOpen bool
+	// ServiceName is given to password policies as a context word.
+	ServiceName string
+}
+
+// Principal is an authenticated request: a verified token whose session is live.
+type Principal struct {
+	Claims token.Claims
+	UserID uint64
+}
+
+// Requirement says which tokens an endpoint accepts (spec section 5, the auth column).
+type Requirement int
+
+// Requirements of the spec's auth column.
+const (
+	// Refresh accepts a refresh token (R).
+	Refresh Requirement = iota + 1
+	// RefreshForAccess is R at /auth/accesstoken: a partial token gets 2FA_REQUIRED.
+	RefreshForAccess
+	// Access accepts an access or sudo token (A).
+	Access
+	// Sudo accepts a sudo token (S).
+	Sudo
+	// SudoOrAccess accepts a sudo token, or an access token while the user has no active 2FA
+	// method (S|A*).
+	SudoOrAccess
+	// AccessOrPartial accepts an access, sudo or partial token (A or P).
+	AccessOrPartial
+)
+
+func (r Requirement) accepts(t token.Type) bool {
+	switch r {
+	case Refresh, RefreshForAccess:
+		return t == token.Refresh
+	case Access, SudoOrAccess:
+		return t == token.Access || t == token.Sudo
+	case Sudo:
+		return t == token.Sudo
+	case AccessOrPartial:
+		return t == token.Access || t == token.Sudo || t == token.Partial
+	}
+	return false
+}
+
+// Authorize verifies raw for requirement r: signature, times, type, and that its session is live.
+func (s *Service) Authorize(raw string, r Requirement) (Principal, error) {
+	if raw == "" {
+		return Principal{}, failure.Unauthorized(failure.CodeNoToken)
+	}
+	c, err := s.Minter.Verify(raw)
+	if err != nil {
+		return Principal{}, err
+	}
+	if !r.accepts(c.Type) {
+		if r == RefreshForAccess && c.Type == token.Partial {
+			return Principal{}, failure.Unauthorized(failure.CodeTwoFactorRequired)
+		}
+		return Principal{}, failure.Unauthorized(failure.CodeWrongTokenType)
+	}
+	uid, _ := c.UserID() // checked by Verify
+	p := Principal{Claims: c, UserID: uid}
+	err = s.Store.View(func(txn store.Txn) error {
+		sess, err := session.Get(txn, c.SessionID)
+		if errors.Is(err, session.ErrNotFound) {
+			return failure.Unauthorized(failure.CodeTokenRevoked)
+		}
+		if err != nil {
+			return err
+		}
+		if sess.UserID != uid {
+			return failure.Unauthorized(failure.CodeInvalidToken)
+		}
+		if r == SudoOrAccess && c.Type == token.Access {
+			active, err := s.SecondFactors.HasActiveMethod(txn, uid)
+			if err != nil {
+				return err
+			}
+			if active {
+				return failure.Unauthorized(failure.CodeSudoTokenRequired)
+			}
+		}
+		return nil
+	})
+	return p, err
+}
+
+// Register creates an account. admin is true when the caller proved the admin secret.
+func (s *Service) Register(ctx context.Context, email, pw string, admin bool) (uint64, error) {
+	if !s.RegistrationOpen && !admin {
+		return 0, failure.Forbidden(failure.CodeRegistrationClosed)
+	}
+	if s.DenyList != nil && s.DenyList.Denied(email) {
+		return 0, failure.Forbidden(failure.CodeForbiddenMailDomain)
+	}
+	if err := s.checkPolicy(ctx, email, pw, "password"); err != nil {
+		return 0, err
+	}
+	if err := s.Store.View(func(txn store.Txn) error {
+		_, err := account.ByEmail(txn, email)
+		if err == nil {
+			return failure.Conflict(failure.CodeEmailAlreadyInUse)
+		}
+		if errors.Is(err, account.ErrNotFound) {
+			return nil
+		}
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	hash, err := s.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return 0, hashError(err)
+	}
+	id, err := s.Store.NextID("user")
+	if err != nil {
+		return 0, err
+	}
+	now := s.Now().UTC()
+	acct := account.Account{ID: id, Email: email, PasswordHash: hash, CreatedAt: now, PasswordChangedAt: now}
+	if err := s.Store.Update(func(txn store.Txn) error { return account.Create(txn, acct) }); err != nil {
+		return 0, err
+	}
+	s.Log.Info("account created", "user", id)
+	return id, nil
+}
+
+// checkPolicy runs the password policies; a refusal is a 400 with the first reason, and a
+// policy fault fails closed with its 500 code.
+func (s *Service) checkPolicy(ctx context.Context, email, pw, field string) error {
+	v, err := s.Policy.Check(ctx, password.Candidate{Password: pw, Email: email, Field: field, ServiceName: s.ServiceName})
+	if err != nil {
+		return err
+	}
+	if !v.Accepted {
+		msg := "Password refused by policy"
+		if len(v.Reasons) > 0 && v.Reasons[0] != "" {
+			msg = v.Reasons[0]
+		}
+		return failure.BadRequest(msg)
+	}
+	return nil
+}
+
+func hashError(err error) error {
+	if errors.Is(err, password.ErrBusy) {
+		return failure.Unavailable(failure.CodeHashingUnavailable)
+	}
+	return err
+}
+
+func userSubject(id uint64) limit.Subject {
+	return limit.Subject{Key: "u/" + strconv.FormatUint(id, 10), Known: true}
+}
+
+// Login checks username and password under the password guess limiter and opens a session. It
+// returns a refresh token, or a partial token when the user has an active 2FA method. An
+// unknown username costs the same hash and is throttled the same way.
+func (s *Service) Login(ctx context.Context, username, pw string) (string, token.Type, error) {
+	var acct account.Account
+	known := true
+	if err := s.Store.View(func(txn store.Txn) error {
+		var err error
+		acct, err = account.ByEmail(txn, username)
+		if errors.Is(err, account.ErrNotFound) {
+			known = false
+			return nil
+		}
+		return err
+	}); err != nil {
+		return "", "", err
+	}
+	subject := limit.Subject{Key: "n/" + account.NormalizeEmail(username)}
+	if known {
+		subject = userSubject(acct.ID)
+	}
+	var tok string
+	typ := token.Refresh
+	err := s.Limiter.Guess(limit.Password, subject, func() (limit.Outcome, func(store.Txn) error, error) {
+		if known && acct.PasswordHash == "" {
+			return limit.NotCounted, nil, failure.Internal(failure.CodeNoPasswordInfo)
+		}
+		match, rehash, err := s.Hasher.Verify(ctx, pw, acct.PasswordHash)
+		if err != nil {
+			return limit.NotCounted, nil, hashError(err)
+		}
+		if !match {
+			return limit.Wrong, nil, failure.Unauthorized(failure.CodePasswordIncorrect)
+		}
+		newHash := ""
+		if rehash {
+			if newHash, err = s.Hasher.Hash(ctx, pw); err != nil {
+				s.Log.Warn("password hash upgrade postponed", "user", acct.ID, "error", err)
+				newHash = ""
+			}
+		}
+		return limit.Right, func(txn store.Txn) error {
+			if newHash != "" {
+				fresh, err := account.Get(txn, acct.ID)
+				if err != nil {
+					return err
+				}
+				if fresh.PasswordHash == acct.PasswordHash { // not changed meanwhile
+					fresh.PasswordHash = newHash
+					if err := account.Put(txn, fresh); err != nil {
+						return err
+					}
+				}
+			}
+			active, err := s.SecondFactors.HasActiveMethod(txn, acct.ID)
+			if err != nil {
+				return err
+			}
+			if active {
+				typ = token.Partial
+			}
+			tok, err = s.openSession(txn, acct.ID, typ)
+			return err
+		}, nil
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return tok, typ, nil
+}
+
+// openSession creates a session that lives as long as the first token, and mints that token.
+func (s *Service) openSession(txn store.Txn, userID uint64, typ token.Type) (string, error) {
+	now := s.Now()
+	sess := session.Session{ID: token.RandomID(), UserID: userID, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.Minter.Lifetime(typ)).UTC()}
+	if err := session.Put(txn, sess, now); err != nil {
+		return "", err
+	}
+	return s.Minter.Mint(typ, userID, sess.ID)
+}
+
+// RefreshToken mints a new refresh token in p's session and extends the session to its expiry.
+// The presented token stays valid until it expires.
+func (s *Service) RefreshToken(p Principal) (string, error) {
+	return s.MintInSession(p, token.Refresh)
+}
+
+// MintInSession mints a token of type typ in p's session; a refresh token extends the session.
+func (s *Service) MintInSession(p Principal, typ token.Type) (string, error) {
+	if typ == token.Refresh {
+		if err := s.Store.Update(func(txn store.Txn) error {
+			sess, err := session.Get(txn, p.Claims.SessionID)
+			if errors.Is(err, session.ErrNotFound) {
+				return failure.Unauthorized(failure.CodeTokenRevoked)
+			}
+			if err != nil {
+				return err
+			}
+			now := s.Now()
+			if exp := now.Add(s.Minter.Lifetime(token.Refresh)); exp.After(sess.ExpiresAt) {
+				sess.ExpiresAt = exp.UTC()
+			}
+			return session.Put(txn, sess, now)
+		}); err != nil {
+			return "", err
+		}
+	}
+	return s.Minter.Mint(typ, p.UserID, p.Claims.SessionID)
+}
+
+// Logout revokes p's session: every token of it stops working.
+func (s *Service) Logout(p Principal) error {
+	return s.Store.Update(func(txn store.Txn) error { return session.Revoke(txn, p.UserID, p.Claims.SessionID) })
+}
+
+// LogoutAll revokes every session of p's user.
+func (s *Service) LogoutAll(p Principal) error {
+	return s.Store.Update(func(txn store.Txn) error { return session.RevokeAll(txn, p.UserID, "") })
+}
+
+// ChangePassword replaces the password after checking the old one under the password guess
+// limiter (shared with login), and revokes every other session of the user.
+func (s *Service) ChangePassword(ctx context.Context, p Principal, oldPw, newPw string) error {
+	var acct account.Account
+	if err := s.Store.View(func(txn store.Txn) error {
+		var err error
+		acct, err = account.Get(txn, p.UserID)
+		if errors.Is(err, account.ErrNotFound) {
+			return failure.Unauthorized(failure.CodeTokenRevoked)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := s.checkPolicy(ctx, acct.Email, newPw, "newPassword"); err != nil {
+		return err
+	}
+	return s.Limiter.Guess(limit.Password, userSubject(acct.ID), func() (limit.Outcome, func(store.Txn) error, error) {
+		if acct.PasswordHash == "" {
+			return limit.NotCounted, nil, failure.Internal(failure.CodeNoPasswordInfo)
+		}
+		match, _, err := s.Hasher.Verify(ctx, oldPw, acct.PasswordHash)
+		if err != nil {
+			return limit.NotCounted, nil, hashError(err)
+		}
+		if !match {
+			return limit.Wrong, nil, failure.Unauthorized(failure.CodePasswordIncorrect)
+		}
+		newHash, err := s.Hasher.Hash(ctx, newPw)
+		if err != nil {
+			return limit.NotCounted, nil, hashError(err)
+		}
+		return limit.Right, func(txn store.Txn) error {
+			return s.SetPassword(txn, acct.ID, newHash, p.Claims.SessionID)
+		}, nil
+	})
+}
+
+// SetPassword stores a new password hash for userID and revokes every session but keep.
+func (s *Service) SetPassword(txn store.Txn, userID uint64, hash, keep string) error {
+	acct, err := account.Get(txn, userID)
+	if err != nil {
+		return err
+	}
+	acct.PasswordHash = hash
+	acct.PasswordChangedAt = s.Now().UTC()
+	if err := account.Put(txn, acct); err != nil {
+		return err
+	}
+	return session.RevokeAll(txn, userID, keep)
+}

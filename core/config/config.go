@@ -1,0 +1,295 @@
+// Package config builds Gatehouse's one configuration value: defaults, then GATEHOUSE_*
+// environment variables, then command-line flags. It is validated once at start-up and passed
+// down; nothing reads configuration by key at request time.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a Gatehouse server.
+type Config struct {
+	// Addr is the listen address. Default 127.0.0.1:8080.
+	Addr string
+	// DataDir is the data folder (Badger store, keys, caches). Default ./data.
+	DataDir string
+	// Issuer is the `iss` claim of every token. Default "gatehouse".
+	Issuer string
+	// Registration is "open" or "closed". Default closed.
+	Registration string
+	// AdminToken, when set, lets a client holding it register users while registration is closed.
+	AdminToken string
+	// LogLevel is trace, debug, info, warn or error. Default info.
+	LogLevel string
+	// LogFormat is text or json. Default text.
+	LogFormat string
+
+	// RefreshTTL, AccessTTL, SudoTTL and PartialTTL are token lifetimes.
+	// Defaults 336h (14 days), 5m, 5m, 5m.
+	RefreshTTL time.Duration
+	AccessTTL  time.Duration
+	SudoTTL    time.Duration
+	PartialTTL time.Duration
+
+	// Argon2Memory is the argon2id memory in KiB. Default 19456 (19 MiB).
+	Argon2Memory uint32
+	// Argon2Time is the argon2id iteration count. Default 2.
+	Argon2Time uint32
+	// Argon2Threads is the argon2id parallelism. Default 1.
+	Argon2Threads uint8
+	// HashConcurrency bounds the password hashes computed at once. Default: the number of CPUs.
+	HashConcurrency int
+	// HashQueueTimeout is how long a request waits for a hashing slot before a 503. Default 10s.
+	HashQueueTimeout time.Duration
+
+	// BodyLimit is the largest request body in bytes; larger gets 413. Default 16384.
+	BodyLimit int
+	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM. Default 10s.
+	ShutdownTimeout time.Duration
+
+	// PluginsDir is a folder of extra .wasm plugins to load. Default none.
+	PluginsDir string
+	// PasswordPolicies are the password-policy plugin ids that run, in order; all must accept.
+	// Default password.default.
+	PasswordPolicies []string
+}
+
+// Default returns the default configuration: the single source for --help and the README.
+func Default() Config {
+	return Config{
+		Addr:             "127.0.0.1:8080",
+		DataDir:          "./data",
+		Issuer:           "gatehouse",
+		Registration:     "closed",
+		LogLevel:         "info",
+		LogFormat:        "text",
+		RefreshTTL:       14 * 24 * time.Hour,
+		AccessTTL:        5 * time.Minute,
+		SudoTTL:          5 * time.Minute,
+		PartialTTL:       5 * time.Minute,
+		Argon2Memory:     19 * 1024,
+		Argon2Time:       2,
+		Argon2Threads:    1,
+		HashConcurrency:  runtime.NumCPU(),
+		HashQueueTimeout: 10 * time.Second,
+		BodyLimit:        16 * 1024,
+		ShutdownTimeout:  10 * time.Second,
+		PasswordPolicies: []string{"password.default"},
+	}
+}
+
+// RegistrationOpen reports whether anyone may register.
+func (c Config) RegistrationOpen() bool { return c.Registration == "open" }
+
+// setting binds one field to a flag and an environment variable.
+type setting struct {
+	flag, env, usage string
+	get              func(c *Config) string
+	set              func(c *Config, v string) error
+}
+
+var settings = []setting{
+	str("addr", "GATEHOUSE_ADDR", "listen address (host:port)", func(c *Config) *string { return &c.Addr }),
+	str("data", "GATEHOUSE_DATA", "data folder: store, signing keys, plugin cache", func(c *Config) *string { return &c.DataDir }),
+	str("issuer", "GATEHOUSE_ISSUER", "iss claim of issued tokens", func(c *Config) *string { return &c.Issuer }),
+	str("registration", "GATEHOUSE_REGISTRATION", "open or closed: whether POST /user is open to anyone", func(c *Config) *string { return &c.Registration }),
+	str("admin-token", "GATEHOUSE_ADMIN_TOKEN", "bearer secret that may register users while registration is closed (empty: none)", func(c *Config) *string { return &c.AdminToken }),
+	str("log-level", "GATEHOUSE_LOG_LEVEL", "trace, debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
+	str("log-format", "GATEHOUSE_LOG_FORMAT", "text or json", func(c *Config) *string { return &c.LogFormat }),
+	dur("refresh-ttl", "GATEHOUSE_REFRESH_TTL", "lifetime of refresh tokens and sessions", func(c *Config) *time.Duration { return &c.RefreshTTL }),
+	dur("access-ttl", "GATEHOUSE_ACCESS_TTL", "lifetime of access tokens", func(c *Config) *time.Duration { return &c.AccessTTL }),
+	dur("sudo-ttl", "GATEHOUSE_SUDO_TTL", "lifetime of sudo tokens", func(c *Config) *time.Duration { return &c.SudoTTL }),
+	dur("partial-ttl", "GATEHOUSE_PARTIAL_TTL", "lifetime of partial (2FA pending) tokens", func(c *Config) *time.Duration { return &c.PartialTTL }),
+	u32("argon2-memory", "GATEHOUSE_ARGON2_MEMORY", "argon2id memory in KiB", func(c *Config) *uint32 { return &c.Argon2Memory }),
+	u32("argon2-time", "GATEHOUSE_ARGON2_TIME", "argon2id iterations", func(c *Config) *uint32 { return &c.Argon2Time }),
+	{flag: "argon2-threads", env: "GATEHOUSE_ARGON2_THREADS", usage: "argon2id parallelism (lanes)",
+		get: func(c *Config) string { return strconv.Itoa(int(c.Argon2Threads)) },
+		set: func(c *Config, v string) error {
+			n, err := strconv.ParseUint(v, 10, 8)
+			c.Argon2Threads = uint8(n)
+			return err
+		}},
+	num("hash-concurrency", "GATEHOUSE_HASH_CONCURRENCY", "password hashes computed at once (bounds memory under a login flood)", func(c *Config) *int { return &c.HashConcurrency }),
+	dur("hash-queue-timeout", "GATEHOUSE_HASH_QUEUE_TIMEOUT", "wait for a hashing slot before answering 503", func(c *Config) *time.Duration { return &c.HashQueueTimeout }),
+	num("body-limit", "GATEHOUSE_BODY_LIMIT", "largest request body in bytes (413 above)", func(c *Config) *int { return &c.BodyLimit }),
+	dur("shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", "drain time for in-flight requests on SIGTERM/SIGINT", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
+	str("plugins-dir", "GATEHOUSE_PLUGINS_DIR", "folder of extra .wasm plugins to load (empty: none)", func(c *Config) *string { return &c.PluginsDir }),
+	{flag: "password-policies", env: "GATEHOUSE_PASSWORD_POLICIES", usage: "comma-separated password-policy plugin ids, run in order; all must accept",
+		get: func(c *Config) string { return strings.Join(c.PasswordPolicies, ",") },
+		set: func(c *Config, v string) error { c.PasswordPolicies = splitList(v); return nil }},
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func str(name, env, usage string, field func(*Config) *string) setting {
+	return setting{flag: name, env: env, usage: usage,
+		get: func(c *Config) string { return *field(c) },
+		set: func(c *Config, v string) error { *field(c) = v; return nil }}
+}
+
+func dur(name, env, usage string, field func(*Config) *time.Duration) setting {
+	return setting{flag: name, env: env, usage: usage,
+		get: func(c *Config) string { return field(c).String() },
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			*field(c) = d
+			return err
+		}}
+}
+
+func num(name, env, usage string, field func(*Config) *int) setting {
+	return setting{flag: name, env: env, usage: usage,
+		get: func(c *Config) string { return strconv.Itoa(*field(c)) },
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			*field(c) = n
+			return err
+		}}
+}
+
+func u32(name, env, usage string, field func(*Config) *uint32) setting {
+	return setting{flag: name, env: env, usage: usage,
+		get: func(c *Config) string { return strconv.FormatUint(uint64(*field(c)), 10) },
+		set: func(c *Config, v string) error {
+			n, err := strconv.ParseUint(v, 10, 32)
+			*field(c) = uint32(n)
+			return err
+		}}
+}
+
+// flagValue adapts a setting to flag.Value.
+type flagValue struct {
+	s   setting
+	cfg *Config
+}
+
+func (f flagValue) String() string {
+	if f.cfg == nil {
+		return ""
+	}
+	return f.s.get(f.cfg)
+}
+func (f flagValue) Set(v string) error { return f.s.set(f.cfg, v) }
+
+// Bind registers every setting as a flag of fs, with its environment variable and default in
+// the usage line, and returns a function that finishes the configuration after fs.Parse:
+// defaults, then environment (lookupEnv), then the flags that were set, then validation.
+func Bind(fs *flag.FlagSet, lookupEnv func(string) (string, bool)) func() (Config, error) {
+	parsed := Default()
+	for _, s := range settings {
+		fs.Var(flagValue{s: s, cfg: &parsed}, s.flag, fmt.Sprintf("%s (env %s)", s.usage, s.env))
+	}
+	return func() (Config, error) {
+		cfg := Default()
+		for _, s := range settings {
+			if v, ok := lookupEnv(s.env); ok {
+				if err := s.set(&cfg, v); err != nil {
+					return cfg, fmt.Errorf("config: %s=%q: %w", s.env, v, err)
+				}
+			}
+		}
+		var errs []error
+		fs.Visit(func(f *flag.Flag) {
+			for _, s := range settings {
+				if s.flag == f.Name {
+					if err := s.set(&cfg, f.Value.String()); err != nil {
+						errs = append(errs, fmt.Errorf("config: --%s: %w", s.flag, err))
+					}
+				}
+			}
+		})
+		if len(errs) > 0 {
+			return cfg, errors.Join(errs...)
+		}
+		return cfg, cfg.Validate()
+	}
+}
+
+// FromEnvironment is Bind without flags: defaults, then the process environment.
+func FromEnvironment() (Config, error) {
+	fs := flag.NewFlagSet("gatehouse", flag.ContinueOnError)
+	finish := Bind(fs, os.LookupEnv)
+	return finish()
+}
+
+// EnvNames lists every environment variable Gatehouse reads, sorted.
+func EnvNames() []string {
+	names := make([]string, 0, len(settings))
+	for _, s := range settings {
+		names = append(names, s.env)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Validate checks the configuration once, naming the setting at fault.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(env, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: %s", env, fmt.Sprintf(format, args...)))
+	}
+	if c.Addr == "" {
+		bad("GATEHOUSE_ADDR", "must not be empty")
+	}
+	if c.DataDir == "" {
+		bad("GATEHOUSE_DATA", "must not be empty")
+	}
+	if c.Issuer == "" {
+		bad("GATEHOUSE_ISSUER", "must not be empty")
+	}
+	if c.Registration != "open" && c.Registration != "closed" {
+		bad("GATEHOUSE_REGISTRATION", "must be open or closed, not %q", c.Registration)
+	}
+	switch c.LogLevel {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		bad("GATEHOUSE_LOG_LEVEL", "must be trace, debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("GATEHOUSE_LOG_FORMAT", "must be text or json, not %q", c.LogFormat)
+	}
+	for env, d := range map[string]time.Duration{
+		"GATEHOUSE_REFRESH_TTL": c.RefreshTTL, "GATEHOUSE_ACCESS_TTL": c.AccessTTL,
+		"GATEHOUSE_SUDO_TTL": c.SudoTTL, "GATEHOUSE_PARTIAL_TTL": c.PartialTTL,
+		"GATEHOUSE_HASH_QUEUE_TIMEOUT": c.HashQueueTimeout, "GATEHOUSE_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
+	} {
+		if d <= 0 {
+			bad(env, "must be a positive duration")
+		}
+	}
+	if c.Argon2Memory < 8*uint32(max(c.Argon2Threads, 1)) {
+		bad("GATEHOUSE_ARGON2_MEMORY", "must be at least 8 KiB per thread")
+	}
+	if c.Argon2Time < 1 {
+		bad("GATEHOUSE_ARGON2_TIME", "must be at least 1")
+	}
+	if c.Argon2Threads < 1 {
+		bad("GATEHOUSE_ARGON2_THREADS", "must be at least 1")
+	}
+	if c.HashConcurrency < 1 {
+		bad("GATEHOUSE_HASH_CONCURRENCY", "must be at least 1")
+	}
+	if c.BodyLimit < 256 {
+		bad("GATEHOUSE_BODY_LIMIT", "must be at least 256 bytes")
+	}
+	if len(c.PasswordPolicies) == 0 {
+		bad("GATEHOUSE_PASSWORD_POLICIES", "must name at least one policy")
+	}
+	return errors.Join(errs...)
+}

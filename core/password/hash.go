@@ -1,0 +1,148 @@
+// Package password hashes and verifies passwords with argon2id and defines the password-policy
+// interface that policy plugins implement.
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Errors of the hasher.
+var (
+	// ErrBusy is returned when no hashing slot frees up in time (a login flood).
+	ErrBusy = errors.New("password: too many hashes in progress")
+	// ErrMalformedHash is returned for a stored hash that is not an argon2id PHC string.
+	ErrMalformedHash = errors.New("password: malformed stored hash")
+)
+
+// Params are argon2id parameters. Memory is in KiB.
+type Params struct {
+	Memory  uint32
+	Time    uint32
+	Threads uint8
+}
+
+const (
+	saltLen = 16
+	keyLen  = 32
+)
+
+// Hasher computes argon2id hashes with a bound on how many run at once, so a flood of logins
+// queues instead of exhausting memory (each hash holds Params.Memory KiB while it runs).
+type Hasher struct {
+	params    Params
+	slots     chan struct{}
+	waitLimit time.Duration
+	dummy     string
+}
+
+// NewHasher returns a Hasher running at most concurrency hashes at once; a caller waits at most
+// waitLimit for a slot.
+func NewHasher(p Params, concurrency int, waitLimit time.Duration) *Hasher {
+	h := &Hasher{params: p, slots: make(chan struct{}, max(concurrency, 1)), waitLimit: waitLimit}
+	// The dummy hash has the configured parameters, so verifying against it for an unknown
+	// account costs exactly what a real verification costs.
+	h.dummy = encode(p, make([]byte, saltLen), make([]byte, keyLen))
+	return h
+}
+
+// Params returns the configured parameters.
+func (h *Hasher) Params() Params { return h.params }
+
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	timer := time.NewTimer(h.waitLimit)
+	defer timer.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return ErrBusy
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// Hash returns the PHC string of a new argon2id hash of password with a random salt.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, keyLen)
+	return encode(h.params, salt, key), nil
+}
+
+// Verify reports whether password matches the stored PHC hash, and whether the hash should be
+// upgraded because its parameters differ from the configured ones. An empty stored hash (an
+// unknown account) is verified against a dummy hash with the same cost and never matches.
+func (h *Hasher) Verify(ctx context.Context, password, stored string) (match, rehash bool, err error) {
+	known := stored != ""
+	if !known {
+		stored = h.dummy
+	}
+	p, salt, want, err := decode(stored)
+	if err != nil {
+		return false, false, err
+	}
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	h.release()
+	match = subtle.ConstantTimeCompare(got, want) == 1 && known
+	return match, match && p != h.params, nil
+}
+
+var b64 = base64.RawStdEncoding
+
+func encode(p Params, salt, key []byte) string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// decode parses "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>".
+func decode(s string) (Params, []byte, []byte, error) {
+	var p Params
+	parts := strings.Split(s, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return p, nil, nil, ErrMalformedHash
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return p, nil, nil, ErrMalformedHash
+	}
+	var threads uint32
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &threads); err != nil ||
+		threads == 0 || threads > 255 || p.Time == 0 || p.Memory < 8*threads {
+		return p, nil, nil, ErrMalformedHash
+	}
+	p.Threads = uint8(threads)
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil || len(salt) < 8 {
+		return p, nil, nil, ErrMalformedHash
+	}
+	key, err := b64.DecodeString(parts[5])
+	if err != nil || len(key) < 16 {
+		return p, nil, nil, ErrMalformedHash
+	}
+	return p, salt, key, nil
+}

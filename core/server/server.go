@@ -1,0 +1,190 @@
+// Package server assembles a Gatehouse server from its configuration: store, keys, plugins,
+// use cases and the HTTP API, and runs it until it is told to stop.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/valyala/fasthttp"
+
+	"github.com/gatehouse/gatehouse/core/api"
+	"github.com/gatehouse/gatehouse/core/auth"
+	"github.com/gatehouse/gatehouse/core/config"
+	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/limit"
+	"github.com/gatehouse/gatehouse/core/maildomain"
+	"github.com/gatehouse/gatehouse/core/password"
+	"github.com/gatehouse/gatehouse/core/seal"
+	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/core/token"
+)
+
+// NewLogger returns the process logger for cfg.
+func NewLogger(cfg config.Config) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       "gatehouse",
+		Level:      hclog.LevelFromString(cfg.LogLevel),
+		JSONFormat: cfg.LogFormat == "json",
+		Output:     os.Stderr,
+	})
+}
+
+// Server is an assembled Gatehouse.
+type Server struct {
+	cfg    config.Config
+	log    hclog.Logger
+	store  *store.Badger
+	auth   *auth.Service
+	router *api.Router
+	http   *fasthttp.Server
+	closed atomic.Bool
+}
+
+// Open builds a server from cfg: opens the store, loads or creates the keys, and registers the
+// routes. It does not listen yet.
+func Open(cfg config.Config, log hclog.Logger) (*Server, error) {
+	st, err := store.OpenBadger(filepath.Join(cfg.DataDir, "store"), log.Named("store"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, store: st}
+	if err := s.assemble(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) assemble() error {
+	cfg := s.cfg
+	sealer, err := seal.LoadOrCreate(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	keys, err := token.EnsureKeys(s.store, sealer, now())
+	if err != nil {
+		return err
+	}
+	minter, err := token.NewMinter(cfg.Issuer, token.Lifetimes{
+		token.Refresh: cfg.RefreshTTL, token.Access: cfg.AccessTTL,
+		token.Sudo: cfg.SudoTTL, token.Partial: cfg.PartialTTL,
+	}, keys, now)
+	if err != nil {
+		return err
+	}
+	policy, err := s.passwordPolicies()
+	if err != nil {
+		return err
+	}
+	s.auth = &auth.Service{
+		Store:            s.store,
+		Hasher:           password.NewHasher(password.Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads}, cfg.HashConcurrency, cfg.HashQueueTimeout),
+		Policy:           policy,
+		Limiter:          limit.New(s.store, limit.DefaultPolicy, now),
+		Minter:           minter,
+		SecondFactors:    auth.NoSecondFactors{},
+		DenyList:         maildomain.Shipped(),
+		Now:              now,
+		Log:              s.log.Named("auth"),
+		RegistrationOpen: cfg.RegistrationOpen(),
+		ServiceName:      cfg.Issuer,
+	}
+	s.router = api.NewRouter(s.auth, s.log.Named("api"))
+	s.router.Add(api.AuthRoutes(s.auth, cfg.AdminToken)...)
+	s.router.Add(api.OperationRoutes(s)...)
+	return nil
+}
+
+// passwordPolicies resolves the configured policy chain.
+func (s *Server) passwordPolicies() (password.Policy, error) {
+	var chain password.Chain
+	for _, id := range s.cfg.PasswordPolicies {
+		switch id {
+		case "password.default":
+			chain = append(chain, password.DefaultRules{})
+		default:
+			return nil, fmt.Errorf("config: GATEHOUSE_PASSWORD_POLICIES: unknown password policy %q", id)
+		}
+	}
+	return chain, nil
+}
+
+// Auth returns the use-case service (for admin commands).
+func (s *Server) Auth() *auth.Service { return s.auth }
+
+// Store returns the store (for admin commands).
+func (s *Server) Store() *store.Badger { return s.store }
+
+// Ready implements api.Health.
+func (s *Server) Ready() error {
+	if s.closed.Load() || s.store.DB().IsClosed() {
+		return failure.Unavailable("STORE_CLOSED")
+	}
+	return nil
+}
+
+// Serve listens on cfg.Addr and serves until ctx is done, then stops accepting, drains
+// in-flight requests (bounded by the shutdown timeout) and closes the store. ready, if not
+// nil, receives the bound address once the listener is open.
+func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("server: listen %s: %w", s.cfg.Addr, err)
+	}
+	s.http = &fasthttp.Server{
+		Handler:               s.router.Handler,
+		ErrorHandler:          api.ParseErrorHandler,
+		Name:                  "gatehouse",
+		MaxRequestBodySize:    s.cfg.BodyLimit,
+		ReadBufferSize:        16 << 10, // headers up to 16 KiB: an id_token cookie may be 4 KiB
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		NoDefaultServerHeader: true,
+		CloseOnShutdown:       true,
+		Logger:                fasthttpLogger{s.log.Named("http")},
+	}
+	s.log.Info("listening", "addr", ln.Addr().String(), "data", s.cfg.DataDir, "registration", s.cfg.Registration)
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(ln) }()
+	select {
+	case err := <-errc:
+		s.Close()
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: draining requests")
+	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := s.http.ShutdownWithContext(drainCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("shutdown", "error", err)
+	}
+	return s.Close()
+}
+
+// Close closes the store (and plugins). It is safe to call twice.
+func (s *Server) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	err := s.store.Close()
+	s.log.Info("stopped")
+	return err
+}
+
+type fasthttpLogger struct{ l hclog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) { f.l.Debug(fmt.Sprintf(format, args...)) }

@@ -1,0 +1,89 @@
+// Package session keeps login sessions. Every token carries its session id; a token whose
+// session is gone (logged out, revoked, expired) is refused with TOKEN_REVOKED.
+package session
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/store"
+)
+
+// ErrNotFound is returned for a session that does not exist (revoked or expired).
+var ErrNotFound = errors.New("session: not found")
+
+// Session is one login.
+type Session struct {
+	ID        string    `json:"id"`
+	UserID    uint64    `json:"userId"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+func sessionKey(id string) []byte { return store.Key("session", id) }
+
+func userPrefix(userID uint64) []byte {
+	return append(store.Key("usersession", strconv.FormatUint(userID, 10)), '/')
+}
+
+func userIndexKey(userID uint64, id string) []byte { return append(userPrefix(userID), id...) }
+
+// Put writes s, expiring at s.ExpiresAt (also used to extend a session on refresh).
+func Put(txn store.Txn, s Session, now time.Time) error {
+	ttl := s.ExpiresAt.Sub(now)
+	if ttl <= 0 {
+		return errors.New("session: already expired")
+	}
+	v, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	if err := txn.Set(sessionKey(s.ID), v, ttl); err != nil {
+		return err
+	}
+	return txn.Set(userIndexKey(s.UserID, s.ID), nil, ttl)
+}
+
+// Get reads session id.
+func Get(txn store.Txn, id string) (Session, error) {
+	v, err := txn.Get(sessionKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return Session{}, ErrNotFound
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	var s Session
+	err = json.Unmarshal(v, &s)
+	return s, err
+}
+
+// Revoke deletes session id of userID.
+func Revoke(txn store.Txn, userID uint64, id string) error {
+	if err := txn.Delete(sessionKey(id)); err != nil {
+		return err
+	}
+	return txn.Delete(userIndexKey(userID, id))
+}
+
+// RevokeAll deletes every session of userID except keep (pass "" to keep none).
+func RevokeAll(txn store.Txn, userID uint64, keep string) error {
+	prefix := userPrefix(userID)
+	var ids []string
+	if err := txn.Scan(prefix, func(k, _ []byte) bool {
+		if id := string(k[len(prefix):]); id != keep {
+			ids = append(ids, id)
+		}
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := Revoke(txn, userID, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

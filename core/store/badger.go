@@ -1,0 +1,161 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/hashicorp/go-hclog"
+)
+
+// updateAttempts bounds the retries of a conflicting Update.
+const updateAttempts = 20
+
+// Badger is the embedded Store on a Badger database in one folder.
+type Badger struct {
+	db *badger.DB
+
+	mu   sync.Mutex
+	seqs map[string]*badger.Sequence
+}
+
+var _ Store = (*Badger)(nil)
+
+// OpenBadger opens (creating if needed) the Badger store in dir. Writes are synced
+// (SyncWrites true: Badger's default is false, and we rely on durability).
+func OpenBadger(dir string, logger hclog.Logger) (*Badger, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create %s: %w", dir, err)
+	}
+	opts := badger.DefaultOptions(dir).
+		WithSyncWrites(true).
+		WithLogger(badgerLogger{logger}).
+		WithNumVersionsToKeep(1).
+		WithCompactL0OnClose(true).
+		// Small tables and caches: Gatehouse records are tiny and edge deployments are small.
+		WithMemTableSize(16 << 20).
+		WithValueLogFileSize(64 << 20).
+		WithBlockCacheSize(32 << 20).
+		WithIndexCacheSize(16 << 20).
+		WithNumCompactors(2)
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	return &Badger{db: db, seqs: map[string]*badger.Sequence{}}, nil
+}
+
+// DB exposes the Badger database for backup and restore.
+func (b *Badger) DB() *badger.DB { return b.db }
+
+// View implements Store.
+func (b *Badger) View(fn func(Txn) error) error {
+	return b.db.View(func(t *badger.Txn) error { return fn(badgerTxn{t}) })
+}
+
+// Update implements Store. Conflicts are retried with a short jittered backoff.
+func (b *Badger) Update(fn func(Txn) error) error {
+	for attempt := 0; attempt < updateAttempts; attempt++ {
+		err := b.db.Update(func(t *badger.Txn) error { return fn(badgerTxn{t}) })
+		if !errors.Is(err, badger.ErrConflict) {
+			return err
+		}
+		time.Sleep(time.Duration(rand.IntN(200*(attempt+1))) * time.Microsecond)
+	}
+	return ErrConflict
+}
+
+// NextID implements Store with a Badger sequence; leased ranges are durable, so an id is never
+// handed out twice, even after a crash (a crash may leave a gap).
+func (b *Badger) NextID(name string) (uint64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	seq, ok := b.seqs[name]
+	if !ok {
+		var err error
+		seq, err = b.db.GetSequence(Key("seq", name), 64)
+		if err != nil {
+			return 0, fmt.Errorf("store: sequence %s: %w", name, err)
+		}
+		b.seqs[name] = seq
+	}
+	for {
+		id, err := seq.Next()
+		if err != nil {
+			return 0, fmt.Errorf("store: sequence %s: %w", name, err)
+		}
+		if id > 0 {
+			return id, nil
+		}
+	}
+}
+
+// Size implements Store.
+func (b *Badger) Size() int64 {
+	lsm, vlog := b.db.Size()
+	return lsm + vlog
+}
+
+// Close implements Store: releases sequences, then closes the database.
+func (b *Badger) Close() error {
+	b.mu.Lock()
+	var errs []error
+	for _, seq := range b.seqs {
+		errs = append(errs, seq.Release())
+	}
+	b.seqs = map[string]*badger.Sequence{}
+	b.mu.Unlock()
+	errs = append(errs, b.db.Close())
+	return errors.Join(errs...)
+}
+
+type badgerTxn struct{ t *badger.Txn }
+
+func (x badgerTxn) Get(key []byte) ([]byte, error) {
+	item, err := x.t.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+func (x badgerTxn) Set(key, value []byte, ttl time.Duration) error {
+	e := badger.NewEntry(key, value)
+	if ttl > 0 {
+		e = e.WithTTL(ttl)
+	}
+	return x.t.SetEntry(e)
+}
+
+func (x badgerTxn) Delete(key []byte) error { return x.t.Delete(key) }
+
+func (x badgerTxn) Scan(prefix []byte, fn func(key, value []byte) bool) error {
+	it := x.t.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	defer it.Close()
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if !fn(item.KeyCopy(nil), v) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// badgerLogger sends Badger's logs to hclog, one level down (Badger is chatty at info).
+type badgerLogger struct{ l hclog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Trace(fmt.Sprintf(f, a...)) }

@@ -1,0 +1,64 @@
+// Package store is Gatehouse's persistence: a small transactional key-value interface and its
+// embedded implementation on Badger. Every committed write is synced to disk before Update
+// returns, so a response sent after Update survives a kill -9.
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors returned by the store.
+var (
+	// ErrNotFound is returned by Txn.Get when the key does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict is returned by Update when a transaction kept conflicting after the retries.
+	ErrConflict = errors.New("store: transaction conflict")
+)
+
+// Layout is the version prefix of every key; a layout change gets a new prefix and a migration.
+const Layout = "v1/"
+
+// Key joins parts into a key under the current layout.
+func Key(parts ...string) []byte {
+	n := len(Layout)
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, Layout...)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, '/')
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+// Txn is one transaction. Reads see a consistent snapshot; writes apply atomically at commit.
+type Txn interface {
+	// Get returns the value of key, or ErrNotFound. The slice is valid until the transaction ends.
+	Get(key []byte) ([]byte, error)
+	// Set writes key. A positive ttl makes the key expire after it.
+	Set(key, value []byte, ttl time.Duration) error
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(key []byte) error
+	// Scan calls fn for each key with the prefix, in key order, until fn returns false.
+	Scan(prefix []byte, fn func(key, value []byte) bool) error
+}
+
+// Store is a transactional key-value store.
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(fn func(Txn) error) error
+	// Update runs fn in a read-write transaction and commits it durably. On a conflict with a
+	// concurrent transaction fn runs again (so it must have no side effects outside txn).
+	Update(fn func(Txn) error) error
+	// NextID returns a new unique positive identifier for the named sequence.
+	NextID(name string) (uint64, error)
+	// Size returns the bytes the store uses on disk.
+	Size() int64
+	// Close flushes and closes the store.
+	Close() error
+}
