@@ -1,0 +1,383 @@
+// Package host loads Gatehouse plugins (WebAssembly modules speaking ABI v1,
+// see ABI.md) and calls them.
+//
+// Each plugin gets its own wazero runtime with a memory limit, a bounded pool
+// of instances (one call at a time per instance), per-hook deadlines, the
+// real clock and a cryptographic random source. Any fault in a call (a trap,
+// a deadline, the memory limit, bad output) fails that call closed with a
+// *PluginError and throws the instance away; the next call gets a fresh one.
+//
+// Lifecycle: New, then Load / LoadDir / LoadEmbedded at start-up, then typed
+// handles such as PasswordPolicy used concurrently, then Close.
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/plugins"
+	"github.com/gatehouse/gatehouse/sdk/abi"
+	"github.com/hashicorp/go-hclog"
+	"github.com/tetratelabs/wazero"
+)
+
+// Version is the host's version, given to plugins in describe (for logs).
+const Version = "gatehouse-host/1.0"
+
+// Config configures a Host. The zero value of each field selects its default.
+type Config struct {
+	// CacheDir is the folder of the on-disk compilation cache (created 0700:
+	// it holds native code). Compiling a Go plugin takes ~1 s; loading it from
+	// the cache ~50 ms. The default "" keeps compiled code in memory only.
+	CacheDir string
+
+	// Logger receives host logs and plugins' log lines, stdout and stderr.
+	// The default discards them.
+	Logger hclog.Logger
+
+	// Grants maps a plugin id to the capabilities the operator grants it
+	// (such as "crypto"). A plugin that imports a capability it is not granted
+	// does not load. The default grants nothing.
+	Grants map[string][]string
+
+	// PluginConfig maps a plugin id to its configuration, a JSON document
+	// handed to the plugin's configure export at load. The default gives each
+	// plugin an empty configuration.
+	PluginConfig map[string][]byte
+
+	// MemoryLimitMiB caps each instance's linear memory, in MiB. Default 64.
+	MemoryLimitMiB int
+
+	// HighWaterMiB: an instance whose memory is above this after a call is
+	// thrown away (wasm memory never shrinks). Default: half of MemoryLimitMiB.
+	HighWaterMiB int
+
+	// PoolSize is the most instances of one plugin alive at once, so the most
+	// concurrent calls into it. Default: GOMAXPROCS.
+	PoolSize int
+
+	// RecycleAfter: an instance is thrown away after this many calls.
+	// Default 100000.
+	RecycleAfter int
+
+	// CallTimeout is the deadline of one hook call, including waiting for an
+	// instance and making one. Default 1 s; HookTimeouts overrides it per hook.
+	CallTimeout time.Duration
+
+	// HookTimeouts maps a hook name (such as "mailer_deliver") to its
+	// deadline. Default: 30 s for mailer_deliver, CallTimeout for the others.
+	HookTimeouts map[string]time.Duration
+
+	// StartTimeout bounds making one instance at load (instantiation,
+	// _initialize, describe and configure). Default 30 s.
+	StartTimeout time.Duration
+
+	// LogLinesPerSecond caps the lines one plugin may log (log calls, stdout
+	// and stderr together) per second; the rest are counted and dropped.
+	// Default 50.
+	LogLinesPerSecond int
+
+	// Clock gives the "now" passed in every request. Default time.Now.
+	Clock func() time.Time
+
+	// grantAll grants every capability a module imports (Inspect only).
+	grantAll bool
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = hclog.NewNullLogger()
+	}
+	if c.MemoryLimitMiB <= 0 {
+		c.MemoryLimitMiB = 64
+	}
+	if c.MemoryLimitMiB > 4096 {
+		c.MemoryLimitMiB = 4096
+	}
+	if c.HighWaterMiB <= 0 || c.HighWaterMiB > c.MemoryLimitMiB {
+		c.HighWaterMiB = c.MemoryLimitMiB / 2
+	}
+	if c.PoolSize <= 0 {
+		c.PoolSize = runtime.GOMAXPROCS(0)
+	}
+	if c.RecycleAfter <= 0 {
+		c.RecycleAfter = 100000
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = time.Second
+	}
+	hooks := map[string]time.Duration{abi.HookMailerDeliver: 30 * time.Second}
+	for k, v := range c.HookTimeouts {
+		if v > 0 {
+			hooks[k] = v
+		}
+	}
+	c.HookTimeouts = hooks
+	if c.StartTimeout <= 0 {
+		c.StartTimeout = 30 * time.Second
+	}
+	if c.LogLinesPerSecond <= 0 {
+		c.LogLinesPerSecond = 50
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	return c
+}
+
+func (c *Config) hookTimeout(hook string) time.Duration {
+	if d, ok := c.HookTimeouts[hook]; ok {
+		return d
+	}
+	return c.CallTimeout
+}
+
+func (c *Config) granted(id, capability string) bool {
+	if c.grantAll {
+		return true
+	}
+	for _, g := range c.Grants[id] {
+		if g == capability {
+			return true
+		}
+	}
+	return false
+}
+
+// Host holds the loaded plugins. Its methods are safe for concurrent use.
+type Host struct {
+	cfg   Config
+	log   hclog.Logger
+	cache wazero.CompilationCache
+
+	mu      sync.RWMutex
+	plugins map[string]*plugin // loaded, by id
+	order   []*plugin          // loaded, in load order
+	failed  []PluginStatus     // loads that failed
+	closed  bool
+}
+
+// New returns a host with no plugins loaded.
+func New(ctx context.Context, cfg Config) (*Host, error) {
+	cfg = cfg.withDefaults()
+	h := &Host{cfg: cfg, log: cfg.Logger.Named("plugins"), plugins: map[string]*plugin{}}
+	if cfg.CacheDir != "" {
+		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
+			return nil, fmt.Errorf("host: compilation cache: %w", err)
+		}
+		if err := os.Chmod(cfg.CacheDir, 0o700); err != nil {
+			return nil, fmt.Errorf("host: compilation cache: %w", err)
+		}
+		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("host: compilation cache: %w", err)
+		}
+		h.cache = c
+	} else {
+		h.cache = wazero.NewCompilationCache()
+	}
+	return h, nil
+}
+
+// Load validates and compiles one plugin module and makes its first
+// instance. source names it in logs and Status (a path, or "embedded:NAME").
+// A plugin that cannot load is recorded in Status with the reason, and the
+// same reason is returned as a *LoadError; the host stays usable.
+func (h *Host) Load(ctx context.Context, source string, wasm []byte) error {
+	h.mu.RLock()
+	closed := h.closed
+	h.mu.RUnlock()
+	if closed {
+		return &LoadError{Source: source, Err: ErrClosed}
+	}
+	p, info, err := load(ctx, h, source, wasm)
+	if err == nil {
+		h.mu.Lock()
+		switch prev, dup := h.plugins[p.desc.ID]; {
+		case h.closed:
+			err = ErrClosed
+		case dup:
+			err = fmt.Errorf("duplicate plugin id %q, already loaded from %s", p.desc.ID, prev.source)
+		default:
+			h.plugins[p.desc.ID] = p
+			h.order = append(h.order, p)
+		}
+		h.mu.Unlock()
+		if err != nil {
+			p.close(ctx)
+		}
+	}
+	if err != nil {
+		le := &LoadError{Source: source, Err: err}
+		st := PluginStatus{Source: source, Error: err.Error(), SHA256: info.sha256}
+		if info.desc != nil {
+			le.Plugin = info.desc.ID
+			st.ID, st.Kind, st.Name, st.Version = info.desc.ID, string(info.desc.Kind), info.desc.Name, info.desc.Version
+		}
+		h.mu.Lock()
+		h.failed = append(h.failed, st)
+		h.mu.Unlock()
+		h.log.Error("plugin not loaded", "source", source, "plugin", le.Plugin, "error", err)
+		return le
+	}
+	h.log.Info("plugin loaded", "plugin", p.desc.ID, "version", p.desc.Version, "source", source)
+	return nil
+}
+
+// LoadDir loads every *.wasm file in dir, in name order. It goes on past a
+// plugin that fails and returns all the failures joined.
+func (h *Host) LoadDir(ctx context.Context, dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("host: plugins folder: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".wasm") {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		wasm, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, h.recordFailure(path, err))
+			continue
+		}
+		if err := h.Load(ctx, path, wasm); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// LoadEmbedded loads the first-party plugins built into the binary (see
+// package plugins). A plugin missing from this build (the binary was built
+// without `make plugins`) is recorded in Status and reported as an error.
+func (h *Host) LoadEmbedded(ctx context.Context) error {
+	var errs []error
+	for _, name := range plugins.FirstParty {
+		source := "embedded:" + name
+		wasm, err := plugins.Wasm(name)
+		if err != nil {
+			errs = append(errs, h.recordFailure(source, err))
+			continue
+		}
+		if err := h.Load(ctx, source, wasm); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (h *Host) recordFailure(source string, err error) error {
+	h.mu.Lock()
+	h.failed = append(h.failed, PluginStatus{Source: source, Error: err.Error()})
+	h.mu.Unlock()
+	h.log.Error("plugin not loaded", "source", source, "error", err)
+	return &LoadError{Source: source, Err: err}
+}
+
+// PluginStatus describes one plugin for /readyz and the logs.
+type PluginStatus struct {
+	ID      string `json:"id,omitempty"`
+	Kind    string `json:"kind,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version,omitempty"`
+	Source  string `json:"source"`
+	SHA256  string `json:"sha256,omitempty"`
+	// Loaded is false for a plugin that could not load; Error says why.
+	Loaded bool   `json:"loaded"`
+	Error  string `json:"error,omitempty"`
+	// Calls and Failures count hook calls since load.
+	Calls    uint64 `json:"calls"`
+	Failures uint64 `json:"failures"`
+	// Instances is the number alive now; Created and Discarded count them
+	// since load (Discarded counts recycling as well as faults).
+	Instances int    `json:"instances"`
+	Created   uint64 `json:"created"`
+	Discarded uint64 `json:"discarded"`
+}
+
+// Status lists the loaded plugins in load order, then the ones that failed.
+func (h *Host) Status() []PluginStatus {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]PluginStatus, 0, len(h.order)+len(h.failed))
+	for _, p := range h.order {
+		out = append(out, p.status())
+	}
+	return append(out, h.failed...)
+}
+
+// Descriptor returns the descriptor of a loaded plugin.
+func (h *Host) Descriptor(id string) (Descriptor, bool) {
+	p, err := h.get(id, "")
+	if err != nil {
+		return Descriptor{}, false
+	}
+	return cloneDescriptor(p.desc), true
+}
+
+// IDs returns the ids of the loaded plugins of a kind ("" for all), sorted.
+func (h *Host) IDs(kind string) []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var ids []string
+	for id, p := range h.plugins {
+		if kind == "" || string(p.desc.Kind) == kind {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (h *Host) get(id string, kind abi.Kind) (*plugin, error) {
+	h.mu.RLock()
+	p, ok := h.plugins[id]
+	closed := h.closed
+	h.mu.RUnlock()
+	switch {
+	case closed:
+		return nil, &PluginError{Plugin: id, Code: CodeUnavailable, Err: ErrClosed}
+	case !ok:
+		return nil, &PluginError{Plugin: id, Code: CodeUnavailable, Err: ErrNotLoaded}
+	case kind != "" && p.desc.Kind != kind:
+		return nil, &PluginError{Plugin: id, Code: CodeUnavailable,
+			Err: fmt.Errorf("%w: %s, not %s", ErrWrongKind, p.desc.Kind, kind)}
+	}
+	return p, nil
+}
+
+// Close closes every plugin (calls in flight fail with PLUGIN_UNAVAILABLE or
+// PLUGIN_FAILED) and the compilation cache. It is safe to call twice.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	ps := h.order
+	h.mu.Unlock()
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, p.close(ctx))
+	}
+	errs = append(errs, h.cache.Close(ctx))
+	return errors.Join(errs...)
+}
+
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
