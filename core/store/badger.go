@@ -28,6 +28,9 @@ var _ Store = (*Badger)(nil)
 // OpenBadger opens (creating if needed) the Badger store in dir. Writes are synced
 // (SyncWrites true: Badger's default is false, and we rely on durability).
 func OpenBadger(dir string, logger hclog.Logger) (*Badger, error) {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create %s: %w", dir, err)
 	}

@@ -1,0 +1,166 @@
+package limit
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/internal/storetest"
+	"github.com/gatehouse/gatehouse/core/store"
+)
+
+func TestDelay(t *testing.T) {
+	tests := []struct {
+		failures int
+		want     time.Duration
+	}{
+		{0, 0}, {1, 0}, {5, 0},
+		{6, time.Second}, {7, 2 * time.Second}, {8, 4 * time.Second},
+		{17, 2048 * time.Second}, {18, time.Hour}, {100, time.Hour},
+	}
+	for _, tt := range tests {
+		if got := DefaultPolicy.Delay(tt.failures); got != tt.want {
+			t.Errorf("Delay(%d) = %v, want %v", tt.failures, got, tt.want)
+		}
+	}
+}
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+var subject = Subject{Key: "u/1", Known: true}
+
+func wrong() (Outcome, func(store.Txn) error, error) {
+	return Wrong, nil, failure.Unauthorized("WRONG")
+}
+func right() (Outcome, func(store.Txn) error, error) { return Right, nil, nil }
+
+func TestGuessSequence(t *testing.T) {
+	st := storetest.Open(t)
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := New(st, DefaultPolicy, clock.Now)
+
+	for i := 1; i <= 6; i++ {
+		err := l.Guess(Password, subject, wrong)
+		if fe, _ := failure.As(err); fe == nil || fe.Code != "WRONG" {
+			t.Fatalf("guess %d: got %v, want the evaluation's error", i, err)
+		}
+	}
+	evaluated := false
+	err := l.Guess(Password, subject, func() (Outcome, func(store.Txn) error, error) { evaluated = true; return right() })
+	fe, ok := failure.As(err)
+	if !ok || fe.Status != 429 || fe.Code != failure.CodeTooManyPassword || fe.RetryAfterSeconds() != 1 {
+		t.Fatalf("7th guess: got %v, want 429 retry after 1s", err)
+	}
+	if evaluated {
+		t.Fatal("a throttled guess was evaluated")
+	}
+	if wait, _ := l.Wait(Password, subject); wait != time.Second {
+		t.Fatalf("Wait = %v, want 1s (a throttled guess is not counted)", wait)
+	}
+	clock.Advance(time.Second)
+	if err := l.Guess(Password, subject, wrong); err == nil {
+		t.Fatal("want the evaluation's error")
+	}
+	if wait, _ := l.Wait(Password, subject); wait != 2*time.Second {
+		t.Fatalf("after the 7th failure Wait = %v, want 2s", wait)
+	}
+	clock.Advance(2 * time.Second)
+	if err := l.Guess(Password, subject, right); err != nil {
+		t.Fatal(err)
+	}
+	if wait, _ := l.Wait(Password, subject); wait != 0 {
+		t.Fatalf("a success must reset: Wait = %v", wait)
+	}
+	for i := 0; i < 6; i++ {
+		l.Guess(Password, subject, wrong)
+	}
+	if wait, _ := l.Wait(Password, subject); wait != time.Second {
+		t.Fatalf("after reset the free failures start again: Wait = %v", wait)
+	}
+}
+
+func TestStatePersists(t *testing.T) {
+	dir := t.TempDir()
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	open := func() *store.Badger {
+		st, err := store.OpenBadger(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	st := open()
+	l := New(st, DefaultPolicy, clock.Now)
+	for i := 0; i < 8; i++ {
+		wait, _ := l.Wait(Password, subject)
+		clock.Advance(wait)
+		l.Guess(Password, subject, wrong)
+	}
+	st.Close()
+	st = open()
+	defer st.Close()
+	if wait, _ := New(st, DefaultPolicy, clock.Now).Wait(Password, subject); wait != 4*time.Second {
+		t.Fatalf("after reopen Wait = %v, want 4s", wait)
+	}
+}
+
+// TestParallelGuessesAreBounded hammers one subject: only the free failures plus one may be
+// evaluated before the delay starts, however many guesses arrive at once.
+func TestParallelGuessesAreBounded(t *testing.T) {
+	st := storetest.Open(t)
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := New(st, DefaultPolicy, clock.Now)
+	var evaluated atomic.Int32
+	var throttled atomic.Int32
+	const P = 50
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < P; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			err := l.Guess(Password, subject, func() (Outcome, func(store.Txn) error, error) {
+				evaluated.Add(1)
+				return wrong()
+			})
+			if fe, ok := failure.As(err); ok && fe.Status == 429 {
+				throttled.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if got := evaluated.Load(); got != 6 {
+		t.Fatalf("%d guesses evaluated, want 6 (5 free + the one that starts the delay)", got)
+	}
+	if got := throttled.Load(); got != P-6 {
+		t.Fatalf("%d throttled, want %d", got, P-6)
+	}
+}
+
+func TestUnknownSubjectExpires(t *testing.T) {
+	st := storetest.Open(t)
+	clock := &fakeClock{now: time.Now()}
+	l := New(st, Policy{Free: 5, Max: time.Hour, ForgetUnknownAfter: time.Second}, clock.Now)
+	unknown := Subject{Key: "n/nobody@example.com"}
+	l.Guess(Password, unknown, wrong)
+	time.Sleep(1500 * time.Millisecond)
+	var found bool
+	st.View(func(txn store.Txn) error {
+		_, err := txn.Get(key(Password, unknown))
+		found = err == nil
+		return nil
+	})
+	if found {
+		t.Fatal("the state of an unknown subject should expire")
+	}
+}

@@ -1,0 +1,166 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/valyala/fasthttp"
+
+	"github.com/gatehouse/gatehouse/core/config"
+)
+
+// startServer runs an in-process server on a free port with a temporary data folder and returns
+// its base URL. It stops when the test ends.
+func startServer(tb testing.TB, adjust func(*config.Config)) string {
+	tb.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = tb.TempDir()
+	cfg.Registration = "open"
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := Open(cfg, hclog.NewNullLogger())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, func(a net.Addr) { addrc <- a }) }()
+	var addr net.Addr
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Error(err)
+		}
+	})
+	return "http://" + addr.String()
+}
+
+type client struct {
+	tb   testing.TB
+	base string
+	c    *fasthttp.Client
+}
+
+func (c client) do(method, path, token, body string) (int, string) {
+	c.tb.Helper()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(method)
+	req.SetRequestURI(c.base + path)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.SetContentType("application/json")
+		req.SetBodyString(body)
+	}
+	if err := c.c.DoTimeout(req, resp, 30*time.Second); err != nil {
+		c.tb.Fatal(err)
+	}
+	return resp.StatusCode(), string(resp.Body())
+}
+
+func TestServeRegisterLoginShutdown(t *testing.T) {
+	base := startServer(t, func(c *config.Config) { c.Argon2Memory, c.Argon2Time = 64, 1 })
+	c := client{t, base, &fasthttp.Client{}}
+	tests := []struct {
+		name, method, path, body string
+		want                     int
+	}{
+		{"healthz", "GET", "/healthz", "", 200},
+		{"readyz", "GET", "/readyz", "", 200},
+		{"register", "POST", "/user", `{"email":"a@example.com","password":"Passw0rdX"}`, 200},
+		{"duplicate", "POST", "/user", `{"email":"A@EXAMPLE.COM","password":"Passw0rdX"}`, 409},
+		{"login", "POST", "/auth/login", `{"username":"a@example.com","password":"Passw0rdX"}`, 200},
+		{"wrong password", "POST", "/auth/login", `{"username":"a@example.com","password":"nope"}`, 401},
+		{"unknown route", "GET", "/nope", "", 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, body := c.do(tt.method, tt.path, "", tt.body); got != tt.want {
+				t.Fatalf("%s %s = %d %s, want %d", tt.method, tt.path, got, body, tt.want)
+			}
+		})
+	}
+}
+
+// BenchmarkLoginVsArgon2 measures password logins per second through the whole server (HTTP,
+// limiter, store, session, token) against raw argon2id hashes per second at the same parameters
+// and the same parallelism, in the same run. ratio = logins/s ÷ hashes/s; 1.0 is the
+// physical ceiling.
+func BenchmarkLoginVsArgon2(b *testing.B) {
+	base := startServer(b, nil)
+	c := client{b, base, &fasthttp.Client{MaxConnsPerHost: 64}}
+	const users = 64
+	for i := 0; i < users; i++ {
+		if code, body := c.do("POST", "/user", "", fmt.Sprintf(`{"email":"u%d@example.com","password":"Passw0rdX"}`, i)); code != 200 {
+			b.Fatal(code, body)
+		}
+	}
+	cfg := config.Default()
+	hashOnce := rawHasher(cfg)
+
+	var next = make(chan int, users)
+	for i := 0; i < users; i++ {
+		next <- i
+	}
+	// Two clients per core keep the hashing slots busy while another login waits for its fsync.
+	b.SetParallelism(2)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		u := <-next // one user per worker: a user's own logins are serialised by design
+		body := fmt.Sprintf(`{"username":"u%d@example.com","password":"Passw0rdX"}`, u)
+		for pb.Next() {
+			if code, resp := c.do("POST", "/auth/login", "", body); code != 200 {
+				b.Fatal(code, resp)
+			}
+		}
+	})
+	loginTime := time.Since(start)
+	b.StopTimer()
+
+	n := b.N
+	start = time.Now()
+	work := make(chan struct{}, n)
+	for i := 0; i < n; i++ {
+		work <- struct{}{}
+	}
+	close(work)
+	done := make(chan struct{})
+	workers := cfg.HashConcurrency
+	for w := 0; w < workers; w++ {
+		go func() {
+			for range work {
+				hashOnce()
+			}
+			done <- struct{}{}
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		<-done
+	}
+	hashTime := time.Since(start)
+
+	logins := float64(n) / loginTime.Seconds()
+	hashes := float64(n) / hashTime.Seconds()
+	b.ReportMetric(logins, "logins/s")
+	b.ReportMetric(hashes, "argon2/s")
+	b.ReportMetric(logins/hashes, "ratio")
+}
