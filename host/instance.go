@@ -97,7 +97,6 @@ func (inst *instance) invoke(ctx context.Context, export string, input []byte) (
 		out = nil
 	}
 	inst.st = callState{input: input, output: out}
-	inst.calls++
 	inst.stack[0] = uint64(len(input))
 	err := fn.CallWithStack(context.WithValue(ctx, stateKey{}, &inst.st), inst.stack)
 	inst.st.input = nil
@@ -201,6 +200,7 @@ func (p *plugin) call(ctx context.Context, hook string, input []byte, accept fun
 }
 
 func (p *plugin) run(ctx context.Context, inst *instance, hook string, input []byte, accept func(abi.Status, []byte) error) *PluginError {
+	inst.calls++
 	status, out, err := inst.invoke(ctx, abi.HookExport(hook), input)
 	if err != nil {
 		return p.classify(ctx, inst, hook, err)

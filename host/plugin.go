@@ -107,10 +107,11 @@ func load(ctx context.Context, h *Host, source string, wasm []byte) (p *plugin, 
 		WithCompilationCache(h.cache).
 		WithCloseOnContextDone(true).
 		WithMemoryLimitPages(uint32(cfg.MemoryLimitMiB) * 16)
-	p.rt = wazero.NewRuntimeWithConfig(ctx, rtCfg)
+	rt := wazero.NewRuntimeWithConfig(ctx, rtCfg)
+	p.rt = rt
 	defer func() {
 		if err != nil {
-			_ = p.rt.Close(context.Background())
+			_ = rt.Close(context.Background())
 		}
 	}()
 
@@ -425,4 +426,3 @@ func (p *plugin) name() string {
 	}
 	return p.source
 }
-
