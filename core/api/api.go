@@ -320,10 +320,10 @@ func render(ctx *fasthttp.RequestCtx, r Response) {
 			ctx.Response.SetBodyString("null")
 			return
 		}
-		body, err := json.Marshal(r.JSON)
-		if err != nil {
+		enc := json.NewEncoder(ctx.Response.BodyWriter())
+		enc.SetEscapeHTML(false) // URLs keep their '&'
+		if err := enc.Encode(r.JSON); err != nil {
 			panic(err) // handlers return marshalable values: programmer error
 		}
-		ctx.Response.SetBody(body)
 	}
 }

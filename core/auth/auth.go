@@ -290,20 +290,7 @@ func (s *Service) RefreshToken(p Principal) (string, error) {
 // MintInSession mints a token of type typ in p's session; a refresh token extends the session.
 func (s *Service) MintInSession(p Principal, typ token.Type) (string, error) {
 	if typ == token.Refresh {
-		if err := s.Store.Update(func(txn store.Txn) error {
-			sess, err := session.Get(txn, p.Claims.SessionID)
-			if errors.Is(err, session.ErrNotFound) {
-				return failure.Unauthorized(failure.CodeTokenRevoked)
-			}
-			if err != nil {
-				return err
-			}
-			now := s.Now()
-			if exp := now.Add(s.Minter.Lifetime(token.Refresh)); exp.After(sess.ExpiresAt) {
-				sess.ExpiresAt = exp.UTC()
-			}
-			return session.Put(txn, sess, now)
-		}); err != nil {
+		if err := s.Store.Update(func(txn store.Txn) error { return s.ExtendSession(txn, p.Claims.SessionID) }); err != nil {
 			return "", err
 		}
 	}
@@ -370,4 +357,20 @@ func (s *Service) SetPassword(txn store.Txn, userID uint64, hash, keep string) e
 		return err
 	}
 	return session.RevokeAll(txn, userID, keep)
+}
+
+// ExtendSession makes session sid live as long as a new refresh token (after a 2FA step).
+func (s *Service) ExtendSession(txn store.Txn, sid string) error {
+	sess, err := session.Get(txn, sid)
+	if errors.Is(err, session.ErrNotFound) {
+		return failure.Unauthorized(failure.CodeTokenRevoked)
+	}
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	if exp := now.Add(s.Minter.Lifetime(token.Refresh)); exp.After(sess.ExpiresAt) {
+		sess.ExpiresAt = exp.UTC()
+	}
+	return session.Put(txn, sess, now)
 }

@@ -5,7 +5,9 @@ package seal
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,7 +23,10 @@ var ErrOpen = errors.New("seal: cannot open sealed value")
 
 // Sealer encrypts and decrypts small values, binding each to a context string (the record's
 // key) so a sealed value copied under another key does not open.
-type Sealer struct{ aead cipher.AEAD }
+type Sealer struct {
+	aead cipher.AEAD
+	key  []byte
+}
 
 // New returns a Sealer for a 32-byte key.
 func New(key []byte) (*Sealer, error) {
@@ -36,7 +41,7 @@ func New(key []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead}, nil
+	return &Sealer{aead: aead, key: append([]byte(nil), key...)}, nil
 }
 
 // LoadOrCreate reads the master key from dir/master.key, creating it (0600) from the
@@ -97,4 +102,12 @@ func (s *Sealer) Open(context, sealed []byte) ([]byte, error) {
 		return nil, ErrOpen
 	}
 	return out, nil
+}
+
+// Derive returns a 32-byte secret for one purpose (label), derived from the master key with
+// HMAC-SHA256, so each use has its own key and none reveals the master key.
+func (s *Sealer) Derive(label string) []byte {
+	h := hmac.New(sha256.New, s.key)
+	h.Write([]byte("gatehouse derive: " + label))
+	return h.Sum(nil)
 }

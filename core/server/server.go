@@ -22,9 +22,11 @@ import (
 	"github.com/gatehouse/gatehouse/core/limit"
 	"github.com/gatehouse/gatehouse/core/maildomain"
 	"github.com/gatehouse/gatehouse/core/password"
+	"github.com/gatehouse/gatehouse/core/recovery"
 	"github.com/gatehouse/gatehouse/core/seal"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/core/token"
+	"github.com/gatehouse/gatehouse/core/twofactor"
 )
 
 // NewLogger returns the process logger for cfg.
@@ -39,13 +41,15 @@ func NewLogger(cfg config.Config) hclog.Logger {
 
 // Server is an assembled Gatehouse.
 type Server struct {
-	cfg    config.Config
-	log    hclog.Logger
-	store  *store.Badger
-	auth   *auth.Service
-	router *api.Router
-	http   *fasthttp.Server
-	closed atomic.Bool
+	cfg   config.Config
+	log   hclog.Logger
+	store *store.Badger
+	auth  *auth.Service
+	// twoFactor is the 2FA framework.
+	twoFactor *twofactor.Service
+	router    *api.Router
+	http      *fasthttp.Server
+	closed    atomic.Bool
 }
 
 // Open builds a server from cfg: opens the store, loads or creates the keys, and registers the
@@ -85,21 +89,35 @@ func (s *Server) assemble() error {
 	if err != nil {
 		return err
 	}
+	limiter := limit.New(s.store, limit.DefaultPolicy, now)
 	s.auth = &auth.Service{
 		Store:            s.store,
 		Hasher:           password.NewHasher(password.Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads}, cfg.HashConcurrency, cfg.HashQueueTimeout),
 		Policy:           policy,
-		Limiter:          limit.New(s.store, limit.DefaultPolicy, now),
+		Limiter:          limiter,
 		Minter:           minter,
-		SecondFactors:    auth.NoSecondFactors{},
 		DenyList:         maildomain.Shipped(),
 		Now:              now,
 		Log:              s.log.Named("auth"),
 		RegistrationOpen: cfg.RegistrationOpen(),
 		ServiceName:      cfg.Issuer,
 	}
+	s.twoFactor = &twofactor.Service{
+		Store:    s.store,
+		Sealer:   sealer,
+		Limiter:  limiter,
+		Recovery: recovery.NewKeeper(sealer.Derive("recovery codes")),
+		Auth:     s.auth,
+		Now:      now,
+		Log:      s.log.Named("2fa"),
+	}
+	s.auth.SecondFactors = s.twoFactor
+	if err := s.twoFactor.Register(twofactor.NativeTOTP{}); err != nil {
+		return err
+	}
 	s.router = api.NewRouter(s.auth, s.log.Named("api"))
 	s.router.Add(api.AuthRoutes(s.auth, cfg.AdminToken)...)
+	s.router.Add(api.TwoFactorRoutes(s.twoFactor)...)
 	s.router.Add(api.OperationRoutes(s)...)
 	return nil
 }

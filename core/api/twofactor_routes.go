@@ -1,0 +1,112 @@
+package api
+
+import (
+	"math"
+	"regexp"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/auth"
+	"github.com/gatehouse/gatehouse/core/twofactor"
+)
+
+// MailQuery is the query string of every email-sending endpoint (spec section 1).
+var MailQuery = &Schema{Fields: []Field{
+	{Name: "origin", MaxLength: 256, Description: "selects the mail configuration and branding"},
+	{Name: "language", MinLength: 2, MaxLength: 2, Pattern: regexp.MustCompile(`^[A-Za-z]{2}$`), Description: "selects the template language"},
+}}
+
+var (
+	emptyBody        = &Schema{}
+	recoveryCodeBody = &Schema{Fields: []Field{{Name: "recoveryCode", Required: true, MaxLength: 64}}}
+)
+
+func duration(d time.Duration) any {
+	return map[string]int64{"duration": int64(math.Ceil(d.Seconds()))}
+}
+
+func mailContext(req *Request) twofactor.MailContext {
+	return twofactor.MailContext{Origin: req.Query["origin"], Language: req.Query["language"]}
+}
+
+// TwoFactorRoutes returns GET /user/2fa, the routes of each registered method, and the
+// recovery-code routes.
+func TwoFactorRoutes(tf *twofactor.Service) []*Route {
+	routes := []*Route{
+		{Method: "GET", Path: "/user/2fa", Summary: "The user's active 2FA methods", Auth: auth.AccessOrPartial,
+			Handle: func(req *Request) (Response, error) {
+				st, err := tf.Status(req.Principal)
+				return Response{JSON: st}, err
+			}},
+	}
+	for _, info := range tf.Methods() {
+		routes = append(routes, methodRoutes(tf, info)...)
+	}
+	return append(routes,
+		&Route{Method: "POST", Path: "/user/2fa/recovery-code/authenticate", Summary: "Verify a recovery code (it is used up)", Auth: auth.AccessOrPartial, Body: recoveryCodeBody,
+			Handle: func(req *Request) (Response, error) {
+				t, err := tf.RecoveryAuthenticate(req.Principal, req.Body["recoveryCode"])
+				return Response{JSON: t}, err
+			}},
+		&Route{Method: "POST", Path: "/user/2fa/recovery-code/reset", Summary: "Replace the recovery codes", Auth: auth.Sudo, Body: emptyBody,
+			Handle: func(req *Request) (Response, error) {
+				codes, err := tf.RecoveryReset(req.Principal)
+				return Response{JSON: map[string][]string{"recoveryCodes": codes}}, err
+			}},
+		&Route{Method: "GET", Path: "/user/2fa/recovery-code/next-guess", Summary: "Time until the next recovery code guess", Auth: auth.AccessOrPartial,
+			Handle: func(req *Request) (Response, error) {
+				d, err := tf.RecoveryNextGuess(req.Principal)
+				return Response{JSON: duration(d)}, err
+			}},
+	)
+}
+
+func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
+	id := info.ID
+	base := "/user/2fa/" + id
+	setupBody := &Schema{}
+	for _, f := range info.SetupFields {
+		setupBody.Fields = append(setupBody.Fields, Field{Name: f, Required: true, MaxLength: 256})
+	}
+	codeBody := &Schema{Fields: []Field{{Name: info.CodeField, Required: true, MinLength: info.CodeLength, MaxLength: max(info.CodeLength, 64)}}}
+	if info.CodeLength > 0 {
+		codeBody.Fields[0].MaxLength = info.CodeLength
+	}
+	routes := []*Route{
+		{Method: "POST", Path: base + "/setup", Summary: "Set up or reset " + id, Auth: auth.SudoOrAccess, Body: setupBody, Query: MailQuery,
+			Handle: func(req *Request) (Response, error) {
+				params := map[string]string{}
+				for _, f := range info.SetupFields {
+					params[f] = req.Body[f]
+				}
+				res, err := tf.Setup(req.Ctx, req.Principal, id, params, mailContext(req))
+				if err != nil || res == nil {
+					return Response{}, err
+				}
+				return Response{JSON: res}, nil
+			}},
+		{Method: "POST", Path: base + "/enable", Summary: "Activate " + id + " with its first code", Auth: auth.Access, Body: codeBody,
+			Handle: func(req *Request) (Response, error) {
+				codes, err := tf.Enable(req.Ctx, req.Principal, id, req.Body[info.CodeField])
+				return Response{JSON: map[string][]string{"recoveryCodes": codes}}, err
+			}},
+		{Method: "POST", Path: base + "/authenticate", Summary: "Verify a " + id + " code", Auth: auth.AccessOrPartial, Body: codeBody,
+			Handle: func(req *Request) (Response, error) {
+				t, err := tf.Authenticate(req.Ctx, req.Principal, id, req.Body[info.CodeField])
+				return Response{JSON: t}, err
+			}},
+		{Method: "GET", Path: base + "/next-guess", Summary: "Time until the next " + id + " guess", Auth: auth.AccessOrPartial,
+			Handle: func(req *Request) (Response, error) {
+				d, err := tf.NextGuess(req.Ctx, req.Principal, id)
+				return Response{JSON: duration(d)}, err
+			}},
+		{Method: "DELETE", Path: base, Summary: "Deactivate " + id, Auth: auth.Sudo,
+			Handle: func(req *Request) (Response, error) { return Response{}, tf.Delete(req.Principal, id) }},
+	}
+	if info.Challenges {
+		routes = append(routes, &Route{Method: "POST", Path: base + "/challenge", Summary: "Send a " + id + " code", Auth: auth.AccessOrPartial, Body: emptyBody, Query: MailQuery,
+			Handle: func(req *Request) (Response, error) {
+				return Response{}, tf.Challenge(req.Ctx, req.Principal, id, mailContext(req))
+			}})
+	}
+	return routes
+}

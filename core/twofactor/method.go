@@ -1,0 +1,120 @@
+// Package twofactor is the 2FA framework: a method (TOTP, email OTP, a third party's HOTP) is a
+// plugin that enrols, activates, challenges and verifies; this package keeps each user's method
+// state sealed at rest, passes it to the method with each call, stores what comes back, and does
+// the counting, replay protection and token minting itself, in one transaction.
+package twofactor
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Method is one 2FA method. Implementations are pure functions of the request: they hold no
+// state of their own (the plugin host adapts a twofactor plugin to it).
+type Method interface {
+	// Info describes the method: its id, codes and body shape.
+	Info() Info
+	// Enroll makes a new pending secret (setup).
+	Enroll(ctx context.Context, req Request) (Result, error)
+	// Activate checks the first code against the pending state (enable).
+	Activate(ctx context.Context, req Request) (Result, error)
+	// Challenge makes a code and asks for it to be sent (email OTP). Methods whose Info says
+	// Challenges false are never asked.
+	Challenge(ctx context.Context, req Request) (Result, error)
+	// Verify checks a code against the active state (authenticate).
+	Verify(ctx context.Context, req Request) (Result, error)
+}
+
+// Request is the input of every hook.
+type Request struct {
+	Now         time.Time
+	RequestID   string
+	UserID      uint64
+	Email       string
+	ServiceName string
+	// State is the method's state for this user (pending for Enroll and Activate, active for
+	// Challenge and Verify); nil when there is none.
+	State []byte
+	// Code is the code the user typed (Activate, Verify).
+	Code string
+	// Params are the other string fields of the request body (for example the email address
+	// of email OTP's setup).
+	Params map[string]string
+}
+
+// Message is an email a method asks the core to send.
+type Message struct {
+	Template string
+	To       string
+	Vars     map[string]string
+}
+
+// Result is the output of every hook.
+type Result struct {
+	// Denied is true when the code is wrong (Activate, Verify) or the request is refused.
+	Denied bool
+	// Reason is the message code of a denial; empty means the method's Invalid code.
+	Reason string
+	// State is the new state; nil leaves it unchanged.
+	State []byte
+	// URI is shown to the user after Enroll (an otpauth:// URL).
+	URI string
+	// Image is a PNG shown to the user after Enroll (a QR code); the core renders one for an
+	// otpauth URI when the method sends none.
+	Image []byte
+	// ReplayKey identifies what an accepted code used up (a TOTP time step); the core refuses a
+	// second acceptance with the same key within ReplayWindow.
+	ReplayKey string
+	// Public is shown in GET /user/2fa (for example the address of email OTP).
+	Public map[string]string
+	// Messages are emails to send.
+	Messages []Message
+}
+
+// Info describes a method.
+type Info struct {
+	// ID is the route segment: /user/2fa/{ID}/...
+	ID string
+	// SummaryKey is the property of GET /user/2fa that shows it ("totp", "emailOtp"); empty:
+	// only listed in "methods".
+	SummaryKey string
+	// CodeField is the body property holding the code ("totp", "otp", "code").
+	CodeField string
+	// CodeLength, when positive, is the exact length of the code.
+	CodeLength int
+	// SetupFields are the required string properties of the setup body.
+	SetupFields []string
+	// Challenges is true when the method sends codes (a /challenge route).
+	Challenges bool
+	// Weak marks a factor that is weaker than a TOTP authenticator (email).
+	Weak bool
+	// ReplayWindow is how long a used ReplayKey is remembered. Default 5 minutes.
+	ReplayWindow time.Duration
+	// Codes are the message codes of the method.
+	Codes Codes
+}
+
+// Codes are a method's message codes.
+type Codes struct {
+	Invalid         string // 401 on a wrong code
+	Uninitialized   string // 409 when there is nothing to enable or count
+	Inactive        string // 409 at authenticate when the method is not active
+	AlreadyInactive string // 409 at delete when the method is not active
+	TooMany         string // 429 of its guess limiter
+	Corrupt         string // 500 when its state cannot be read
+}
+
+// DefaultCodes derives a method's codes from its prefix, as spec section 5 does for
+// third-party methods: TOTP → TOTP_INVALID, TOTP_UNINITIALIZED, TOO_MANY_TOTP_CHECKS, ...
+func DefaultCodes(prefix string) Codes {
+	p := strings.ToUpper(strings.ReplaceAll(prefix, "-", "_"))
+	return Codes{
+		Invalid:         p + "_INVALID",
+		Uninitialized:   p + "_UNINITIALIZED",
+		Inactive:        p + "_UNINITIALIZED",
+		AlreadyInactive: p + "_ALREADY_INACTIVE",
+		TooMany:         "TOO_MANY_" + p + "_CHECKS",
+		Corrupt:         p + "_CORRUPT",
+	}
+}

@@ -1,0 +1,616 @@
+package twofactor
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"image/png"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/pquerna/otp"
+
+	"github.com/gatehouse/gatehouse/core/account"
+	"github.com/gatehouse/gatehouse/core/auth"
+	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/limit"
+	"github.com/gatehouse/gatehouse/core/recovery"
+	"github.com/gatehouse/gatehouse/core/seal"
+	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/core/token"
+)
+
+// Message codes of the recovery codes and the framework.
+const (
+	CodeRecoveryInvalid       = "RECOVERY_CODE_INVALID"
+	CodeRecoveryUninitialized = "RECOVERY_CODES_UNINITIALIZED"
+	CodeTooManyRecovery       = "TOO_MANY_RECOVERY_CODE_CHECKS"
+	Code2FADisabled           = "2FA_IS_DISABLED"
+)
+
+// RecoveryFactor is the guess counter of recovery codes.
+var RecoveryFactor = limit.Factor{Name: "recovery-code", Code: CodeTooManyRecovery}
+
+// Outbox takes the emails a method asks to send, in the transaction of the state change that
+// caused them (the email issue implements it).
+type Outbox interface {
+	Enqueue(txn store.Txn, userID uint64, m Message, mail MailContext) error
+}
+
+// MailContext selects the branding and language of an email (query origin and language).
+type MailContext struct {
+	Origin, Language string
+}
+
+// Service runs the 2FA use cases.
+type Service struct {
+	Store    store.Store
+	Sealer   *seal.Sealer
+	Limiter  *limit.Limiter
+	Recovery *recovery.Keeper
+	Auth     *auth.Service
+	Outbox   Outbox
+	Now      func() time.Time
+	Log      hclog.Logger
+
+	methods map[string]Method
+}
+
+var _ auth.SecondFactors = (*Service)(nil)
+
+// Register adds a method; its id must be new.
+func (s *Service) Register(m Method) error {
+	info := m.Info()
+	if info.ID == "" || info.ID == "recovery-code" || strings.ContainsAny(info.ID, "/ ") {
+		return fmt.Errorf("twofactor: invalid method id %q", info.ID)
+	}
+	if s.methods == nil {
+		s.methods = map[string]Method{}
+	}
+	if _, dup := s.methods[info.ID]; dup {
+		return fmt.Errorf("twofactor: method %q registered twice", info.ID)
+	}
+	s.methods[info.ID] = m
+	return nil
+}
+
+// Methods returns the registered methods' infos, by id.
+func (s *Service) Methods() []Info {
+	out := make([]Info, 0, len(s.methods))
+	for _, m := range s.methods {
+		out = append(out, m.Info())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// HasActiveMethod implements auth.SecondFactors.
+func (s *Service) HasActiveMethod(txn store.Txn, userID uint64) (bool, error) {
+	found := false
+	err := txn.Scan(activePrefix(userID), func(_, _ []byte) bool { found = true; return false })
+	return found, err
+}
+
+func (s *Service) method(id string) (Method, Info, error) {
+	m, ok := s.methods[id]
+	if !ok {
+		return nil, Info{}, failure.New(404, "UNKNOWN_2FA_METHOD")
+	}
+	return m, m.Info(), nil
+}
+
+func factor(info Info) limit.Factor {
+	return limit.Factor{Name: "mfa-" + info.ID, Code: info.Codes.TooMany}
+}
+
+func subject(userID uint64) limit.Subject {
+	return limit.Subject{Key: "u/" + uid(userID), Known: true}
+}
+
+// Status is the body of GET /user/2fa.
+func (s *Service) Status(p auth.Principal) (map[string]any, error) {
+	out := map[string]any{}
+	err := s.Store.View(func(txn store.Txn) error {
+		entries, err := ActiveMethods(txn, p.UserID)
+		if err != nil {
+			return err
+		}
+		methods := make([]map[string]any, 0, len(entries))
+		for _, e := range entries {
+			methods = append(methods, map[string]any{"id": e.Method, "completedAt": e.CompletedAt})
+			m, ok := s.methods[e.Method]
+			if !ok || m.Info().SummaryKey == "" {
+				continue
+			}
+			summary := map[string]any{"completedAt": e.CompletedAt}
+			for k, v := range e.Public {
+				summary[k] = v
+			}
+			out[m.Info().SummaryKey] = summary
+		}
+		out["enabled"] = len(entries) > 0
+		out["methods"] = methods
+		set, err := recovery.Get(txn, p.UserID)
+		if err == nil && len(entries) > 0 {
+			out["recoveryCodes"] = map[string]any{"completedAt": set.CompletedAt}
+		} else if err != nil && !errors.Is(err, recovery.ErrNone) {
+			return err
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Service) request(ctx context.Context, txn store.Txn, p auth.Principal, state []byte) (Request, error) {
+	acct, err := account.Get(txn, p.UserID)
+	if err != nil {
+		if errors.Is(err, account.ErrNotFound) {
+			return Request{}, failure.Unauthorized(failure.CodeTokenRevoked)
+		}
+		return Request{}, err
+	}
+	return Request{Now: s.Now(), UserID: p.UserID, Email: acct.Email, ServiceName: s.Auth.ServiceName, State: state}, nil
+}
+
+// readRecord reads the user's record of a method and the request to pass to it.
+func (s *Service) readRecord(ctx context.Context, p auth.Principal, info Info) (record, bool, Request, error) {
+	var rec record
+	var found bool
+	var req Request
+	err := s.Store.View(func(txn store.Txn) error {
+		var err error
+		rec, found, err = records{s.Sealer}.get(txn, p.UserID, info.ID)
+		if errors.Is(err, errCorrupt) {
+			s.Log.Error("2FA state does not open with the master key", "user", p.UserID, "method", info.ID)
+			return failure.Internal(info.Codes.Corrupt)
+		}
+		if err != nil {
+			return err
+		}
+		req, err = s.request(ctx, txn, p, nil)
+		return err
+	})
+	return rec, found, req, err
+}
+
+// SetupResult is what setup shows: an otpauth URL and its QR code, or nothing.
+type SetupResult struct {
+	URL string `json:"url"`
+	QR  string `json:"qr,omitempty"`
+}
+
+// Setup enrols a new pending secret for the method (replacing a pending one; an active one
+// keeps working until the new one is enabled).
+func (s *Service) Setup(ctx context.Context, p auth.Principal, methodID string, params map[string]string, mail MailContext) (*SetupResult, error) {
+	m, info, err := s.method(methodID)
+	if err != nil {
+		return nil, err
+	}
+	rec, _, req, err := s.readRecord(ctx, p, info)
+	if err != nil {
+		return nil, err
+	}
+	req.Params = params
+	res, err := m.Enroll(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if res.Denied {
+		return nil, failure.BadRequest(firstNonEmpty(res.Reason, "2FA setup refused"))
+	}
+	if res.State == nil {
+		return nil, fmt.Errorf("twofactor: method %s enrolled without a state", info.ID)
+	}
+	rec.Pending, rec.PendingAt = res.State, s.Now().UTC()
+	if err := s.Store.Update(func(txn store.Txn) error {
+		if err := (records{s.Sealer}).put(txn, p.UserID, info.ID, rec); err != nil {
+			return err
+		}
+		return s.enqueue(txn, p.UserID, res.Messages, mail)
+	}); err != nil {
+		return nil, err
+	}
+	if res.URI == "" {
+		return nil, nil
+	}
+	out := &SetupResult{URL: res.URI}
+	img := res.Image
+	if img == nil && strings.HasPrefix(res.URI, "otpauth://") {
+		if img, err = qrPNG(res.URI); err != nil {
+			s.Log.Warn("QR code not rendered", "method", info.ID, "error", err)
+		}
+	}
+	if img != nil {
+		out.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(img)
+	}
+	return out, nil
+}
+
+func (s *Service) enqueue(txn store.Txn, userID uint64, msgs []Message, mail MailContext) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if s.Outbox == nil {
+		return errors.New("twofactor: a method asked to send email but no mailer is configured")
+	}
+	for _, msg := range msgs {
+		if err := s.Outbox.Enqueue(txn, userID, msg, mail); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// qrPNG renders an otpauth URL as a 256×256 PNG QR code.
+func qrPNG(uri string) ([]byte, error) {
+	key, err := otp.NewKeyFromURL(uri)
+	if err != nil {
+		return nil, err
+	}
+	img, err := key.Image(256, 256)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	err = png.Encode(&buf, img)
+	return buf.Bytes(), err
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// used reports whether an accepted code's replay key was already used.
+func (s *Service) used(userID uint64, info Info, key string) (bool, error) {
+	if key == "" {
+		return false, nil
+	}
+	var used bool
+	err := s.Store.View(func(txn store.Txn) error {
+		_, err := txn.Get(replayKey(userID, info.ID, key))
+		if err == nil {
+			used = true
+			return nil
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	return used, err
+}
+
+func markUsed(txn store.Txn, userID uint64, info Info, key string) error {
+	if key == "" {
+		return nil
+	}
+	window := info.ReplayWindow
+	if window <= 0 {
+		window = 5 * time.Minute
+	}
+	return txn.Set(replayKey(userID, info.ID, key), nil, window)
+}
+
+// guessCode runs one code check of a method under its guess limiter: the hook call, the
+// replay check, and on success commit (the state change of the caller) in the same transaction
+// as the counter reset and the replay mark.
+func (s *Service) guessCode(ctx context.Context, p auth.Principal, info Info, pick func(record) ([]byte, error),
+	hook func(context.Context, Request) (Result, error), code string,
+	commit func(txn store.Txn, rec record, res Result) error) error {
+	return s.Limiter.Guess(factor(info), subject(p.UserID), func() (limit.Outcome, func(store.Txn) error, error) {
+		rec, _, req, err := s.readRecord(ctx, p, info)
+		if err != nil {
+			return limit.NotCounted, nil, err
+		}
+		state, err := pick(rec)
+		if err != nil {
+			return limit.NotCounted, nil, err
+		}
+		req.State, req.Code = state, code
+		res, err := hook(ctx, req)
+		if err != nil {
+			return limit.NotCounted, nil, err // a plugin fault fails closed and is not a guess
+		}
+		if res.Denied {
+			var keep func(store.Txn) error
+			if res.State != nil {
+				keep = func(txn store.Txn) error {
+					return s.updateState(txn, p.UserID, info, res.State, state)
+				}
+			}
+			return limit.Wrong, keep, failure.Unauthorized(firstNonEmpty(res.Reason, info.Codes.Invalid))
+		}
+		if used, err := s.used(p.UserID, info, res.ReplayKey); err != nil {
+			return limit.NotCounted, nil, err
+		} else if used {
+			return limit.Wrong, nil, failure.Unauthorized(info.Codes.Invalid)
+		}
+		return limit.Right, func(txn store.Txn) error {
+			if err := markUsed(txn, p.UserID, info, res.ReplayKey); err != nil {
+				return err
+			}
+			return commit(txn, rec, res)
+		}, nil
+	})
+}
+
+// updateState replaces whichever of the pending or active state was passed to the hook.
+func (s *Service) updateState(txn store.Txn, userID uint64, info Info, newState, oldState []byte) error {
+	r := records{s.Sealer}
+	rec, _, err := r.get(txn, userID, info.ID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case rec.Pending != nil && bytes.Equal(rec.Pending, oldState):
+		rec.Pending = newState
+	case rec.Active != nil && bytes.Equal(rec.Active, oldState):
+		rec.Active = newState
+	default:
+		return nil // changed meanwhile (a new setup): keep the newer state
+	}
+	return r.put(txn, userID, info.ID, rec)
+}
+
+// Enable activates the pending secret with its first code. The user's first active method
+// also gets recovery codes, returned here once; otherwise the list is empty.
+func (s *Service) Enable(ctx context.Context, p auth.Principal, methodID, code string) ([]string, error) {
+	m, info, err := s.method(methodID)
+	if err != nil {
+		return nil, err
+	}
+	if rec, found, _, err := s.readRecord(ctx, p, info); err != nil {
+		return nil, err
+	} else if !found || rec.Pending == nil {
+		return nil, failure.Conflict(info.Codes.Uninitialized)
+	}
+	codes := []string{}
+	pickPending := func(rec record) ([]byte, error) {
+		if rec.Pending == nil {
+			return nil, failure.Conflict(info.Codes.Uninitialized)
+		}
+		return rec.Pending, nil
+	}
+	err = s.guessCode(ctx, p, info, pickPending, m.Activate, code, func(txn store.Txn, rec record, res Result) error {
+		codes = codes[:0]
+		active, err := ActiveMethods(txn, p.UserID)
+		if err != nil {
+			return err
+		}
+		rec.Active = rec.Pending
+		if res.State != nil {
+			rec.Active = res.State
+		}
+		rec.Pending = nil
+		if err := (records{s.Sealer}).put(txn, p.UserID, info.ID, rec); err != nil {
+			return err
+		}
+		if err := setActive(txn, p.UserID, ActiveEntry{Method: info.ID, CompletedAt: s.Now().UTC(), Public: res.Public}); err != nil {
+			return err
+		}
+		if len(active) == 0 {
+			codes, err = s.Recovery.Generate(txn, p.UserID, s.Now())
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// Tokens is the answer of an authenticate: a sudo token, and with a partial token also the
+// access and refresh tokens that finish the login.
+type Tokens struct {
+	AccessToken  string `json:"accessToken,omitempty"`
+	RefreshToken string `json:"refreshToken,omitempty"`
+	SudoToken    string `json:"sudoToken"`
+}
+
+// Authenticate checks a code of an active method and mints the tokens.
+func (s *Service) Authenticate(ctx context.Context, p auth.Principal, methodID, code string) (Tokens, error) {
+	m, info, err := s.method(methodID)
+	if err != nil {
+		return Tokens{}, err
+	}
+	pickActive := func(rec record) ([]byte, error) {
+		if rec.Active == nil {
+			return nil, failure.Conflict(info.Codes.Inactive)
+		}
+		return rec.Active, nil
+	}
+	if rec, _, _, err := s.readRecord(ctx, p, info); err != nil {
+		return Tokens{}, err
+	} else if _, err := pickActive(rec); err != nil {
+		return Tokens{}, err
+	}
+	err = s.guessCode(ctx, p, info, pickActive, m.Verify, code, func(txn store.Txn, rec record, res Result) error {
+		if res.State != nil {
+			rec.Active = res.State
+			if err := (records{s.Sealer}).put(txn, p.UserID, info.ID, rec); err != nil {
+				return err
+			}
+		}
+		return s.finishLogin(txn, p)
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	return s.mint(p)
+}
+
+// finishLogin extends a partial session to a full one.
+func (s *Service) finishLogin(txn store.Txn, p auth.Principal) error {
+	if p.Claims.Type != token.Partial {
+		return nil
+	}
+	return s.Auth.ExtendSession(txn, p.Claims.SessionID)
+}
+
+func (s *Service) mint(p auth.Principal) (Tokens, error) {
+	var t Tokens
+	var err error
+	if t.SudoToken, err = s.Auth.Minter.Mint(token.Sudo, p.UserID, p.Claims.SessionID); err != nil {
+		return t, err
+	}
+	if p.Claims.Type == token.Partial {
+		if t.AccessToken, err = s.Auth.Minter.Mint(token.Access, p.UserID, p.Claims.SessionID); err != nil {
+			return t, err
+		}
+		t.RefreshToken, err = s.Auth.Minter.Mint(token.Refresh, p.UserID, p.Claims.SessionID)
+	}
+	return t, err
+}
+
+// Challenge asks an active challenge method (email OTP) to send a code.
+func (s *Service) Challenge(ctx context.Context, p auth.Principal, methodID string, mail MailContext) error {
+	m, info, err := s.method(methodID)
+	if err != nil {
+		return err
+	}
+	rec, _, req, err := s.readRecord(ctx, p, info)
+	if err != nil {
+		return err
+	}
+	if rec.Active == nil {
+		return failure.Conflict(info.Codes.Uninitialized)
+	}
+	req.State = rec.Active
+	res, err := m.Challenge(ctx, req)
+	if err != nil {
+		return err
+	}
+	if res.Denied {
+		return failure.BadRequest(firstNonEmpty(res.Reason, "challenge refused"))
+	}
+	return s.Store.Update(func(txn store.Txn) error {
+		if res.State != nil {
+			if err := s.updateState(txn, p.UserID, info, res.State, rec.Active); err != nil {
+				return err
+			}
+		}
+		return s.enqueue(txn, p.UserID, res.Messages, mail)
+	})
+}
+
+// NextGuess returns how long until the method's next code may be checked.
+func (s *Service) NextGuess(ctx context.Context, p auth.Principal, methodID string) (time.Duration, error) {
+	_, info, err := s.method(methodID)
+	if err != nil {
+		return 0, err
+	}
+	if _, found, _, err := s.readRecord(ctx, p, info); err != nil {
+		return 0, err
+	} else if !found {
+		return 0, failure.Conflict(info.Codes.Uninitialized)
+	}
+	return s.Limiter.Wait(factor(info), subject(p.UserID))
+}
+
+// Delete deactivates a method; deactivating the last one turns 2FA off and deletes the
+// recovery codes.
+func (s *Service) Delete(p auth.Principal, methodID string) error {
+	_, info, err := s.method(methodID)
+	if err != nil {
+		return err
+	}
+	return s.Store.Update(func(txn store.Txn) error {
+		if _, active, err := getActive(txn, p.UserID, info.ID); err != nil {
+			return err
+		} else if !active {
+			return failure.Conflict(info.Codes.AlreadyInactive)
+		}
+		if err := txn.Delete(recordKey(p.UserID, info.ID)); err != nil {
+			return err
+		}
+		if err := txn.Delete(activeKey(p.UserID, info.ID)); err != nil {
+			return err
+		}
+		if still, err := s.HasActiveMethod(txn, p.UserID); err != nil || still {
+			return err
+		}
+		return recovery.Delete(txn, p.UserID)
+	})
+}
+
+// RecoveryAuthenticate uses up one recovery code and mints the tokens.
+func (s *Service) RecoveryAuthenticate(p auth.Principal, code string) (Tokens, error) {
+	if err := s.Store.View(func(txn store.Txn) error {
+		_, err := recovery.Get(txn, p.UserID)
+		if errors.Is(err, recovery.ErrNone) {
+			return failure.Conflict(CodeRecoveryUninitialized)
+		}
+		return err
+	}); err != nil {
+		return Tokens{}, err
+	}
+	err := s.Limiter.Guess(RecoveryFactor, subject(p.UserID), func() (limit.Outcome, func(store.Txn) error, error) {
+		var set recovery.Set
+		if err := s.Store.View(func(txn store.Txn) error {
+			var err error
+			set, err = recovery.Get(txn, p.UserID)
+			return err
+		}); err != nil {
+			if errors.Is(err, recovery.ErrNone) {
+				return limit.NotCounted, nil, failure.Conflict(CodeRecoveryUninitialized)
+			}
+			return limit.NotCounted, nil, err
+		}
+		i := s.Recovery.Match(set, code)
+		if i < 0 {
+			return limit.Wrong, nil, failure.Unauthorized(CodeRecoveryInvalid)
+		}
+		mac := set.MAC(i)
+		return limit.Right, func(txn store.Txn) error {
+			if err := recovery.Consume(txn, p.UserID, mac); err != nil {
+				if errors.Is(err, recovery.ErrNone) {
+					return failure.Unauthorized(CodeRecoveryInvalid)
+				}
+				return err
+			}
+			return s.finishLogin(txn, p)
+		}, nil
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	return s.mint(p)
+}
+
+// RecoveryReset replaces the user's recovery codes; 2FA must be on.
+func (s *Service) RecoveryReset(p auth.Principal) ([]string, error) {
+	var codes []string
+	err := s.Store.Update(func(txn store.Txn) error {
+		active, err := s.HasActiveMethod(txn, p.UserID)
+		if err != nil {
+			return err
+		}
+		if !active {
+			return failure.Conflict(Code2FADisabled)
+		}
+		codes, err = s.Recovery.Generate(txn, p.UserID, s.Now())
+		return err
+	})
+	return codes, err
+}
+
+// RecoveryNextGuess returns how long until the next recovery code may be checked.
+func (s *Service) RecoveryNextGuess(p auth.Principal) (time.Duration, error) {
+	if err := s.Store.View(func(txn store.Txn) error {
+		_, err := recovery.Get(txn, p.UserID)
+		if errors.Is(err, recovery.ErrNone) {
+			return failure.Conflict(CodeRecoveryUninitialized)
+		}
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	return s.Limiter.Wait(RecoveryFactor, subject(p.UserID))
+}

@@ -1,0 +1,122 @@
+package twofactor
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/seal"
+	"github.com/gatehouse/gatehouse/core/store"
+)
+
+// record is one user's state of one method, sealed at rest.
+type record struct {
+	Pending   []byte    `json:"pending,omitempty"`
+	PendingAt time.Time `json:"pendingAt,omitempty"`
+	Active    []byte    `json:"active,omitempty"`
+}
+
+// ActiveEntry is the clear index entry of an active method: enough for GET /user/2fa and the
+// S|A* rule without opening the sealed record.
+type ActiveEntry struct {
+	Method      string            `json:"-"`
+	CompletedAt time.Time         `json:"completedAt"`
+	Public      map[string]string `json:"public,omitempty"`
+}
+
+func uid(userID uint64) string { return strconv.FormatUint(userID, 10) }
+
+func recordKey(userID uint64, method string) []byte {
+	return store.Key("mfa", uid(userID), method)
+}
+
+func activePrefix(userID uint64) []byte {
+	return append(store.Key("mfaactive", uid(userID)), '/')
+}
+
+func activeKey(userID uint64, method string) []byte {
+	return append(activePrefix(userID), method...)
+}
+
+func replayKey(userID uint64, method, key string) []byte {
+	return store.Key("mfaused", uid(userID), method, key)
+}
+
+// errCorrupt is returned when a sealed record does not open or decode.
+var errCorrupt = errors.New("twofactor: method state does not open")
+
+// records reads and writes sealed method records.
+type records struct{ sealer *seal.Sealer }
+
+func (r records) get(txn store.Txn, userID uint64, method string) (record, bool, error) {
+	k := recordKey(userID, method)
+	v, err := txn.Get(k)
+	if errors.Is(err, store.ErrNotFound) {
+		return record{}, false, nil
+	}
+	if err != nil {
+		return record{}, false, err
+	}
+	plain, err := r.sealer.Open(k, v)
+	if err != nil {
+		return record{}, true, errCorrupt
+	}
+	var rec record
+	if err := json.Unmarshal(plain, &rec); err != nil {
+		return record{}, true, errCorrupt
+	}
+	return rec, true, nil
+}
+
+func (r records) put(txn store.Txn, userID uint64, method string, rec record) error {
+	if rec.Pending == nil && rec.Active == nil {
+		return txn.Delete(recordKey(userID, method))
+	}
+	plain, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	k := recordKey(userID, method)
+	return txn.Set(k, r.sealer.Seal(k, plain), 0)
+}
+
+// ActiveMethods lists the user's active methods in id order.
+func ActiveMethods(txn store.Txn, userID uint64) ([]ActiveEntry, error) {
+	prefix := activePrefix(userID)
+	var out []ActiveEntry
+	var decodeErr error
+	err := txn.Scan(prefix, func(k, v []byte) bool {
+		var e ActiveEntry
+		if decodeErr = json.Unmarshal(v, &e); decodeErr != nil {
+			return false
+		}
+		e.Method = string(k[len(prefix):])
+		out = append(out, e)
+		return true
+	})
+	if err == nil {
+		err = decodeErr
+	}
+	return out, err
+}
+
+func setActive(txn store.Txn, userID uint64, e ActiveEntry) error {
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return txn.Set(activeKey(userID, e.Method), v, 0)
+}
+
+func getActive(txn store.Txn, userID uint64, method string) (ActiveEntry, bool, error) {
+	v, err := txn.Get(activeKey(userID, method))
+	if errors.Is(err, store.ErrNotFound) {
+		return ActiveEntry{}, false, nil
+	}
+	if err != nil {
+		return ActiveEntry{}, false, err
+	}
+	e := ActiveEntry{Method: method}
+	return e, true, json.Unmarshal(v, &e)
+}
