@@ -204,6 +204,10 @@ func load(ctx context.Context, h *Host, source string, wasm []byte) (p *plugin, 
 // checkModule checks exports, their signatures, the ABI marker and the
 // imports, statically, before any instance exists.
 func checkModule(cm wazero.CompiledModule, info *loadInfo) error {
+	for _, def := range cm.ImportedFunctions() {
+		mod, name, _ := def.Import()
+		info.imports = append(info.imports, Import{Module: mod, Name: name})
+	}
 	if _, ok := cm.ExportedMemories()[abi.ExportMemory]; !ok {
 		return errors.New(`missing export "memory"`)
 	}
@@ -248,7 +252,6 @@ func checkModule(cm wazero.CompiledModule, info *loadInfo) error {
 	core := coreFunctionTypes()
 	for _, def := range cm.ImportedFunctions() {
 		mod, name, _ := def.Import()
-		info.imports = append(info.imports, Import{Module: mod, Name: name})
 		switch {
 		case mod == abi.WASIModule:
 			// wazero checks names and signatures at instantiation.

@@ -135,7 +135,11 @@ var fixtures = []fixture{
   (data (i32.const 5000) "\0a\2b\0a\07ENTROPY\12\20")`},
 	{Name: "cap-crypto", Comment: `uses the crypto capability: accepts a password when HMAC-SHA1 of it under
 ;; the key "key" returns 20 bytes`,
-		Desc: func() abi.Descriptor { d := pw("password.cap-crypto"); d.Capabilities = []string{abi.CapCrypto}; return d }(),
+		Desc: func() abi.Descriptor {
+			d := pw("password.cap-crypto")
+			d.Capabilities = []string{abi.CapCrypto}
+			return d
+		}(),
 		Imports: `(import "gatehouse_crypto_v1" "hmac" (func $hmac (param i32 i32 i32 i32 i32 i32 i32) (result i32)))`,
 		Check: `(drop (call $input_read (i32.const 65536) (i32.const 60000)))
     (if (result i32) (i32.eq (call $hmac (i32.const 1) (i32.const 4000) (i32.const 3) (i32.const 65536) (local.get $n) (i32.const 4096) (i32.const 64)) (i32.const 20))

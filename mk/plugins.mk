@@ -1,0 +1,65 @@
+# mk/plugins.mk: building the plugins. Included by the Makefile.
+#
+#   make plugins            first-party plugins -> plugins/wasm/*.wasm (embedded by
+#                           `go build`), Go examples -> .cache/wasm/ (where the tests'
+#                           sdktest.Build puts them too), and a check that the
+#                           committed non-Go .wasm are present
+#   make plugins-fixtures   regenerate host/testdata/*.wat and *.wasm (installs wabt)
+#   make plugins-c          rebuild examples/c-policy/plugin/policy.wasm (installs clang, lld)
+#   make plugins-clean      remove built plugins (not the committed .wasm)
+#
+# Go plugins build with the standard toolchain: GOOS=wasip1 GOARCH=wasm
+# -buildmode=c-shared. The go tool's build cache makes a rebuild of unchanged
+# code a no-op, so `plugins` is phony and always asks it.
+
+GO ?= go
+PLUGINS_GOENV := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 GOFLAGS=
+PLUGINS_GOBUILD := $(PLUGINS_GOENV) $(GO) build -buildmode=c-shared -trimpath
+
+# First-party plugins: folders under plugins/ (package plugins lists them in FirstParty).
+PLUGINS_FIRST_PARTY := password-default
+# Go examples, built as a third party would.
+PLUGINS_GO_EXAMPLES := examples/nist-policy
+# Non-Go plugins and fixtures whose .wasm is committed with its source.
+PLUGINS_COMMITTED_WASM := examples/c-policy/plugin/policy.wasm $(wildcard host/testdata/*.wasm)
+
+.PHONY: plugins plugins-first-party plugins-examples plugins-committed plugins-fixtures plugins-c plugins-clean
+
+plugins: plugins-first-party plugins-examples plugins-committed
+
+plugins-first-party:
+	@mkdir -p plugins/wasm
+	@for p in $(PLUGINS_FIRST_PARTY); do \
+		echo "plugin  plugins/wasm/$$p.wasm"; \
+		$(PLUGINS_GOBUILD) -o plugins/wasm/$$p.wasm ./plugins/$$p || exit 1; \
+	done
+
+plugins-examples:
+	@mkdir -p .cache/wasm
+	@for p in $(PLUGINS_GO_EXAMPLES); do \
+		out=.cache/wasm/$$(echo $$p | tr / _).wasm; \
+		echo "example $$out"; \
+		$(PLUGINS_GOBUILD) -o $$out ./$$p || exit 1; \
+	done
+
+plugins-committed:
+	@for f in $(PLUGINS_COMMITTED_WASM); do \
+		test -s $$f || { echo "missing $$f: rebuild it (make plugins-fixtures / make plugins-c)"; exit 1; }; \
+	done
+
+# Fault fixtures: WAT generated from host/testdata/gen, assembled by wabt.
+plugins-fixtures:
+	@command -v wat2wasm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wabt >/dev/null; }
+	$(GO) run ./host/testdata/gen host/testdata
+	@for f in host/testdata/*.wat; do wat2wasm -o $${f%.wat}.wasm $$f || exit 1; done
+
+# The C example: clang's wasm32 target, no libc (Debian's clang and lld).
+plugins-c:
+	@command -v clang >/dev/null 2>&1 && command -v wasm-ld >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang lld >/dev/null; }
+	clang --target=wasm32 -O2 -nostdlib -fno-builtin -Wall -Werror \
+		-Wl,--no-entry -Wl,--export-dynamic -Wl,--strip-all \
+		-o examples/c-policy/plugin/policy.wasm examples/c-policy/plugin/policy.c
+
+plugins-clean:
+	rm -f plugins/wasm/*.wasm
+	rm -rf .cache/wasm
