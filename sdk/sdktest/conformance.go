@@ -97,4 +97,3 @@ func Conformance(t *testing.T, path string) {
 		}
 	})
 }
-
