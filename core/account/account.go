@@ -5,6 +5,7 @@ package account
 import (
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,12 @@ type Account struct {
 	// PasswordChangedAt is when the password was last set.
 	PasswordChangedAt time.Time `json:"passwordChangedAt,omitempty"`
 }
+
+// emailFormat is the "email" format of the original service's validator (ajv-formats).
+var emailFormat = regexp.MustCompile(`(?i)^[a-z0-9!#$%&'*+/=?^_{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// ValidEmail reports whether s has the shape of an email address.
+func ValidEmail(s string) bool { return len(s) <= 256 && emailFormat.MatchString(s) }
 
 // NormalizeEmail is the form emails are compared and indexed in.
 func NormalizeEmail(email string) string { return strings.ToLower(email) }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/core/account"
 	"github.com/gatehouse/gatehouse/core/failure"
 )
 
@@ -31,8 +32,6 @@ type Schema struct {
 	Fields []Field
 }
 
-// emailFormat is ajv-formats' "email" format.
-var emailFormat = regexp.MustCompile(`(?i)^[a-z0-9!#$%&'*+/=?^_{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // decodeBody validates a JSON body against s and returns its string properties. An empty body
 // is an empty object. Unknown properties are ignored.
@@ -106,7 +105,7 @@ func (f Field) check(where, v string) error {
 		return failure.BadRequest(fmt.Sprintf("%s/%s must NOT have fewer than %d characters", where, f.Name, f.MinLength))
 	case f.Pattern != nil && !f.Pattern.MatchString(v):
 		return failure.BadRequest(fmt.Sprintf("%s/%s must match pattern \"%s\"", where, f.Name, f.Pattern.String()))
-	case f.Format == "email" && !emailFormat.MatchString(v):
+	case f.Format == "email" && !account.ValidEmail(v):
 		return failure.BadRequest(fmt.Sprintf("%s/%s must match format \"email\"", where, f.Name))
 	}
 	return nil

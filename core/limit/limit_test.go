@@ -164,3 +164,41 @@ func TestUnknownSubjectExpires(t *testing.T) {
 		t.Fatal("the state of an unknown subject should expire")
 	}
 }
+
+func TestSendLimiter(t *testing.T) {
+	st := storetest.Open(t)
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := New(st, DefaultPolicy, clock.Now)
+	f := Factor{Name: "otp-mail", Code: "TOO_MANY_OTP_EMAILS"}
+	take := func() error {
+		return st.Update(func(txn store.Txn) error { return l.TakeSend(txn, DefaultSendPolicy, f, subject) })
+	}
+	if err := take(); err != nil {
+		t.Fatal(err)
+	}
+	err := take()
+	if fe, ok := failure.As(err); !ok || fe.Code != "TOO_MANY_OTP_EMAILS" || fe.RetryAfterSeconds() != 60 {
+		t.Fatalf("second send at once: %v", err)
+	}
+	clock.Advance(59 * time.Second)
+	if w, _ := l.SendWait(DefaultSendPolicy, f, subject); w != time.Second {
+		t.Fatalf("wait %v, want 1s", w)
+	}
+	for i := 2; i <= 10; i++ {
+		clock.Advance(time.Minute)
+		if err := take(); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	clock.Advance(time.Minute)
+	if err := take(); err == nil {
+		t.Fatal("the 11th send in a day must wait")
+	}
+	if w, _ := l.SendWait(DefaultSendPolicy, f, subject); w < 20*time.Hour {
+		t.Fatalf("wait %v, want until the day is over", w)
+	}
+	clock.Advance(24 * time.Hour)
+	if err := take(); err != nil {
+		t.Fatal(err)
+	}
+}

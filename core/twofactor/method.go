@@ -102,6 +102,7 @@ type Codes struct {
 	Inactive        string // 409 at authenticate when the method is not active
 	AlreadyInactive string // 409 at delete when the method is not active
 	TooMany         string // 429 of its guess limiter
+	TooManySends    string // 429 of its send limiter (methods that send codes)
 	Corrupt         string // 500 when its state cannot be read
 }
 
@@ -115,6 +116,7 @@ func DefaultCodes(prefix string) Codes {
 		Inactive:        p + "_UNINITIALIZED",
 		AlreadyInactive: p + "_ALREADY_INACTIVE",
 		TooMany:         "TOO_MANY_" + p + "_CHECKS",
+		TooManySends:    "TOO_MANY_" + p + "_SENDS",
 		Corrupt:         p + "_CORRUPT",
 	}
 }

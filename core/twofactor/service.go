@@ -190,7 +190,20 @@ func (s *Service) Setup(ctx context.Context, p auth.Principal, methodID string, 
 	if err != nil {
 		return nil, err
 	}
-	rec, _, req, err := s.readRecord(ctx, p, info)
+	if email, ok := params["email"]; ok {
+		if !account.ValidEmail(email) {
+			return nil, failure.BadRequest(CodeInvalidEmail)
+		}
+		if s.Auth.DenyList != nil && s.Auth.DenyList.Denied(email) {
+			return nil, failure.Forbidden(failure.CodeForbiddenMailDomain)
+		}
+	}
+	if info.Challenges {
+		if err := s.sendAllowed(p, info); err != nil {
+			return nil, err
+		}
+	}
+	_, _, req, err := s.readRecord(ctx, p, info)
 	if err != nil {
 		return nil, err
 	}
@@ -205,12 +218,17 @@ func (s *Service) Setup(ctx context.Context, p auth.Principal, methodID string, 
 	if res.State == nil {
 		return nil, fmt.Errorf("twofactor: method %s enrolled without a state", info.ID)
 	}
-	rec.Pending, rec.PendingAt = res.State, s.Now().UTC()
 	if err := s.Store.Update(func(txn store.Txn) error {
-		if err := (records{s.Sealer}).put(txn, p.UserID, info.ID, rec); err != nil {
+		// Re-read: a concurrent enable may have changed the record since.
+		cur, _, err := records{s.Sealer}.get(txn, p.UserID, info.ID)
+		if err != nil && !errors.Is(err, errCorrupt) {
 			return err
 		}
-		return s.enqueue(txn, p.UserID, res.Messages, mail)
+		cur.Pending, cur.PendingAt = res.State, s.Now().UTC()
+		if err := (records{s.Sealer}).put(txn, p.UserID, info.ID, cur); err != nil {
+			return err
+		}
+		return s.send(txn, p, info, res.Messages, mail)
 	}); err != nil {
 		return nil, err
 	}
@@ -228,6 +246,50 @@ func (s *Service) Setup(ctx context.Context, p auth.Principal, methodID string, 
 		out.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(img)
 	}
 	return out, nil
+}
+
+// CodeInvalidEmail is the 400 message for an address that is not one.
+const CodeInvalidEmail = "Invalid email address"
+
+func sendFactor(info Info) limit.Factor {
+	return limit.Factor{Name: "mail-" + info.ID, Code: info.Codes.TooManySends}
+}
+
+// sendAllowed is the early check of the send limiter, before a method makes a code.
+func (s *Service) sendAllowed(p auth.Principal, info Info) error {
+	wait, err := s.Limiter.SendWait(limit.DefaultSendPolicy, sendFactor(info), subject(p.UserID))
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return failure.TooManyRequests(info.Codes.TooManySends, wait)
+	}
+	return nil
+}
+
+// NextEmail returns how long until the method may send the user another code.
+func (s *Service) NextEmail(ctx context.Context, p auth.Principal, methodID string) (time.Duration, error) {
+	_, info, err := s.method(methodID)
+	if err != nil {
+		return 0, err
+	}
+	if _, found, _, err := s.readRecord(ctx, p, info); err != nil {
+		return 0, err
+	} else if !found {
+		return 0, failure.Conflict(info.Codes.Uninitialized)
+	}
+	return s.Limiter.SendWait(limit.DefaultSendPolicy, sendFactor(info), subject(p.UserID))
+}
+
+// send takes the send limiter and queues the method's messages, in txn.
+func (s *Service) send(txn store.Txn, p auth.Principal, info Info, msgs []Message, mail MailContext) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := s.Limiter.TakeSend(txn, limit.DefaultSendPolicy, sendFactor(info), subject(p.UserID)); err != nil {
+		return err
+	}
+	return s.enqueue(txn, p.UserID, msgs, mail)
 }
 
 func (s *Service) enqueue(txn store.Txn, userID uint64, msgs []Message, mail MailContext) error {
@@ -482,6 +544,9 @@ func (s *Service) Challenge(ctx context.Context, p auth.Principal, methodID stri
 	if rec.Active == nil {
 		return failure.Conflict(info.Codes.Uninitialized)
 	}
+	if err := s.sendAllowed(p, info); err != nil {
+		return err
+	}
 	req.State = rec.Active
 	res, err := m.Challenge(ctx, req)
 	if err != nil {
@@ -496,7 +561,7 @@ func (s *Service) Challenge(ctx context.Context, p auth.Principal, methodID stri
 				return err
 			}
 		}
-		return s.enqueue(txn, p.UserID, res.Messages, mail)
+		return s.send(txn, p, info, res.Messages, mail)
 	})
 }
 

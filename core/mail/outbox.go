@@ -1,0 +1,232 @@
+package mail
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/gatehouse/gatehouse/core/store"
+)
+
+// Envelope is one message in the outbox, as the mailer receives it.
+type Envelope struct {
+	// ID is stable across retries: mailers use it to make delivery idempotent (the Message-ID
+	// header, the outbox file name).
+	ID        string    `json:"id"`
+	From      string    `json:"from"`
+	To        []string  `json:"to"`
+	Purpose   string    `json:"purpose"`
+	CreatedAt time.Time `json:"createdAt"`
+	Rendered
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"nextAttempt"`
+	LastError   string    `json:"lastError,omitempty"`
+}
+
+// Mailer delivers a message (the mailer plugin, through the plugin host).
+type Mailer interface {
+	Deliver(ctx context.Context, e Envelope) error
+}
+
+// PermanentError marks a delivery failure that retrying cannot fix (a refused address).
+type PermanentError struct{ Err error }
+
+// Error implements error.
+func (p *PermanentError) Error() string { return "permanent: " + p.Err.Error() }
+
+// Unwrap returns the cause.
+func (p *PermanentError) Unwrap() error { return p.Err }
+
+// Outgoing is a message to queue.
+type Outgoing struct {
+	To       string
+	Purpose  string
+	Vars     map[string]string
+	Origin   string
+	Language string
+}
+
+// Outbox queues rendered messages in the store and delivers them.
+type Outbox struct {
+	Store     store.Store
+	Templates *Templates
+	Mailer    Mailer
+	From      string
+	Now       func() time.Time
+	Log       hclog.Logger
+	// Backoff is the first retry delay; it doubles up to an hour. Default 30 s.
+	Backoff time.Duration
+	// GiveUpAfter drops a message still undelivered after it. Default 24 h.
+	GiveUpAfter time.Duration
+
+	wake      chan struct{}
+	delivered atomic.Uint64
+	failed    atomic.Uint64
+	dropped   atomic.Uint64
+}
+
+var outboxPrefix = store.Key("outbox", "")
+
+// Enqueue renders m and writes it to the outbox in txn: it is sent only if txn commits, and
+// survives a crash once it has. Rendering errors (no template) fail the transaction.
+func (o *Outbox) Enqueue(txn store.Txn, m Outgoing) error {
+	r, err := o.Templates.Render(m.Purpose, m.Origin, m.Language, m.Vars)
+	if err != nil {
+		return err
+	}
+	now := o.Now().UTC()
+	var rnd [6]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return err
+	}
+	id := fmt.Sprintf("%016x-%s", now.UnixNano(), hex.EncodeToString(rnd[:]))
+	e := Envelope{ID: id, From: o.From, To: []string{m.To}, Purpose: m.Purpose, CreatedAt: now, Rendered: r, NextAttempt: now}
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if err := txn.Set(append(append([]byte{}, outboxPrefix...), id...), v, 0); err != nil {
+		return err
+	}
+	o.Wake()
+	return nil
+}
+
+// Wake tells the worker to look at the outbox (after a commit).
+func (o *Outbox) Wake() {
+	if o.wake == nil {
+		return
+	}
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stats are the outbox counters for metrics.
+type Stats struct {
+	Delivered, Failed, Dropped uint64
+	Depth                      int
+}
+
+// Stats reports the counters and the current queue depth.
+func (o *Outbox) Stats() Stats {
+	depth := 0
+	_ = o.Store.View(func(txn store.Txn) error {
+		return txn.Scan(outboxPrefix, func(_, _ []byte) bool { depth++; return true })
+	})
+	return Stats{Delivered: o.delivered.Load(), Failed: o.failed.Load(), Dropped: o.dropped.Load(), Depth: depth}
+}
+
+// Start runs the delivery worker until ctx is done; the returned channel closes when it stopped.
+func (o *Outbox) Start(ctx context.Context) <-chan struct{} {
+	o.wake = make(chan struct{}, 1)
+	if o.Backoff <= 0 {
+		o.Backoff = 30 * time.Second
+	}
+	if o.GiveUpAfter <= 0 {
+		o.GiveUpAfter = 24 * time.Hour
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			next := o.deliverDue(ctx)
+			wait := time.Until(next)
+			if next.IsZero() || wait > time.Minute {
+				wait = time.Minute
+			}
+			timer := time.NewTimer(max(wait, 10*time.Millisecond))
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			case <-o.wake:
+			case <-timer.C:
+			}
+			timer.Stop()
+		}
+	}()
+	return done
+}
+
+// deliverDue sends every due message once and returns when the next one is due (zero: none).
+func (o *Outbox) deliverDue(ctx context.Context) time.Time {
+	var due []Envelope
+	var next time.Time
+	now := o.Now()
+	err := o.Store.View(func(txn store.Txn) error {
+		return txn.Scan(outboxPrefix, func(_, v []byte) bool {
+			var e Envelope
+			if json.Unmarshal(v, &e) != nil {
+				return true
+			}
+			if !e.NextAttempt.After(now) {
+				due = append(due, e)
+			} else if next.IsZero() || e.NextAttempt.Before(next) {
+				next = e.NextAttempt
+			}
+			return len(due) < 100
+		})
+	})
+	if err != nil {
+		o.Log.Error("outbox scan failed", "error", err)
+		return now.Add(time.Second)
+	}
+	for _, e := range due {
+		if ctx.Err() != nil {
+			return next
+		}
+		if t := o.deliver(ctx, e); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if len(due) == 100 {
+		return now // more are waiting
+	}
+	return next
+}
+
+// deliver sends one message; on success it is removed, on failure rescheduled. It returns the
+// next attempt time, or zero when the message left the outbox.
+func (o *Outbox) deliver(ctx context.Context, e Envelope) time.Time {
+	key := append(append([]byte{}, outboxPrefix...), e.ID...)
+	callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err := o.Mailer.Deliver(callCtx, e)
+	cancel()
+	if err == nil {
+		o.delivered.Add(1)
+		if err := o.Store.Update(func(txn store.Txn) error { return txn.Delete(key) }); err != nil {
+			o.Log.Error("outbox: delivered but not removed; it may be sent again", "message", e.ID, "error", err)
+		}
+		o.Log.Debug("mail delivered", "message", e.ID, "purpose", e.Purpose)
+		return time.Time{}
+	}
+	o.failed.Add(1)
+	e.Attempts++
+	e.LastError = err.Error()
+	var perm *PermanentError
+	if errors.As(err, &perm) || o.Now().Sub(e.CreatedAt) > o.GiveUpAfter {
+		o.dropped.Add(1)
+		o.Log.Error("mail dropped", "message", e.ID, "purpose", e.Purpose, "attempts", e.Attempts, "error", err)
+		if err := o.Store.Update(func(txn store.Txn) error { return txn.Delete(key) }); err != nil {
+			o.Log.Error("outbox: cannot drop message", "message", e.ID, "error", err)
+		}
+		return time.Time{}
+	}
+	delay := o.Backoff << min(e.Attempts-1, 10)
+	e.NextAttempt = o.Now().Add(min(delay, time.Hour)).UTC()
+	o.Log.Warn("mail delivery failed; will retry", "message", e.ID, "purpose", e.Purpose, "attempts", e.Attempts, "retry_at", e.NextAttempt, "error", err)
+	v, _ := json.Marshal(e)
+	if err := o.Store.Update(func(txn store.Txn) error { return txn.Set(key, v, 0) }); err != nil {
+		o.Log.Error("outbox: cannot reschedule message", "message", e.ID, "error", err)
+	}
+	return e.NextAttempt
+}
