@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -320,10 +321,12 @@ func render(ctx *fasthttp.RequestCtx, r Response) {
 			ctx.Response.SetBodyString("null")
 			return
 		}
-		enc := json.NewEncoder(ctx.Response.BodyWriter())
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false) // URLs keep their '&'
 		if err := enc.Encode(r.JSON); err != nil {
 			panic(err) // handlers return marshalable values: programmer error
 		}
+		ctx.Response.SetBody(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	}
 }

@@ -32,7 +32,6 @@ type Schema struct {
 	Fields []Field
 }
 
-
 // decodeBody validates a JSON body against s and returns its string properties. An empty body
 // is an empty object. Unknown properties are ignored.
 func (s *Schema) decodeBody(body []byte) (map[string]string, error) {

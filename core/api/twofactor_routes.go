@@ -103,6 +103,11 @@ func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 			Handle: func(req *Request) (Response, error) { return Response{}, tf.Delete(req.Principal, id) }},
 	}
 	if info.Challenges {
+		routes = append(routes, &Route{Method: "GET", Path: base + "/next-email", Summary: "Time until the next " + id + " email may be sent", Auth: auth.AccessOrPartial,
+			Handle: func(req *Request) (Response, error) {
+				d, err := tf.NextEmail(req.Ctx, req.Principal, id)
+				return Response{JSON: duration(d)}, err
+			}})
 		routes = append(routes, &Route{Method: "POST", Path: base + "/challenge", Summary: "Send a " + id + " code", Auth: auth.AccessOrPartial, Body: emptyBody, Query: MailQuery,
 			Handle: func(req *Request) (Response, error) {
 				return Response{}, tf.Challenge(req.Ctx, req.Principal, id, mailContext(req))

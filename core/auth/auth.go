@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/limit"
 	"github.com/gatehouse/gatehouse/core/maildomain"
+	"github.com/gatehouse/gatehouse/core/otp"
 	"github.com/gatehouse/gatehouse/core/password"
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/store"
@@ -42,8 +43,12 @@ type Service struct {
 	Minter        *token.Minter
 	SecondFactors SecondFactors
 	DenyList      *maildomain.DenyList
-	Now           func() time.Time
-	Log           hclog.Logger
+	// Mail queues emails; Codes makes the mailed one-time codes; Links builds their links.
+	Mail  Mailer
+	Codes *otp.Codes
+	Links Links
+	Now   func() time.Time
+	Log   hclog.Logger
 	// RegistrationOpen lets anyone register; otherwise only an admin may.
 	RegistrationOpen bool
 	// ServiceName is given to password policies as a context word.

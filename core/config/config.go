@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/mail"
 	"os"
 	"runtime"
 	"sort"
@@ -57,6 +58,28 @@ type Config struct {
 
 	// PluginsDir is a folder of extra .wasm plugins to load. Default none.
 	PluginsDir string
+	// Mailer delivers email: "outbox" (development: .eml files in the data folder) or "smtp".
+	// Default outbox.
+	Mailer string
+	// SMTPAddr is the SMTP relay (host:port) of the smtp mailer.
+	SMTPAddr string
+	// SMTPFrom is the sender address. Default gatehouse@localhost.
+	SMTPFrom string
+	// SMTPUsername and SMTPPassword enable AUTH PLAIN (only over TLS or to localhost).
+	SMTPUsername string
+	SMTPPassword string
+	// SMTPStartTLS is "auto" (when offered), "always" or "never". Default auto.
+	SMTPStartTLS string
+	// MailTemplates is a folder of template overrides. Default none.
+	MailTemplates string
+	// PublicURL is the base of links in emails when the request's origin is not allowed.
+	// Default http://127.0.0.1:8080.
+	PublicURL string
+	// Origins are the origins allowed as the base of links in emails.
+	Origins []string
+	// DenyDomains extend the shipped list of forbidden mail domains ("*.example" for subdomains).
+	DenyDomains []string
+
 	// PasswordPolicies are the password-policy plugin ids that run, in order; all must accept.
 	// Default password.default.
 	PasswordPolicies []string
@@ -83,6 +106,10 @@ func Default() Config {
 		BodyLimit:        16 * 1024,
 		ShutdownTimeout:  10 * time.Second,
 		PasswordPolicies: []string{"password.default"},
+		Mailer:           "outbox",
+		SMTPFrom:         "gatehouse@localhost",
+		SMTPStartTLS:     "auto",
+		PublicURL:        "http://127.0.0.1:8080",
 	}
 }
 
@@ -122,9 +149,23 @@ var settings = []setting{
 	num("body-limit", "GATEHOUSE_BODY_LIMIT", "largest request body in bytes (413 above)", func(c *Config) *int { return &c.BodyLimit }),
 	dur("shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", "drain time for in-flight requests on SIGTERM/SIGINT", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	str("plugins-dir", "GATEHOUSE_PLUGINS_DIR", "folder of extra .wasm plugins to load (empty: none)", func(c *Config) *string { return &c.PluginsDir }),
-	{flag: "password-policies", env: "GATEHOUSE_PASSWORD_POLICIES", usage: "comma-separated password-policy plugin ids, run in order; all must accept",
-		get: func(c *Config) string { return strings.Join(c.PasswordPolicies, ",") },
-		set: func(c *Config, v string) error { c.PasswordPolicies = splitList(v); return nil }},
+	list("password-policies", "GATEHOUSE_PASSWORD_POLICIES", "comma-separated password-policy plugin ids, run in order; all must accept", func(c *Config) *[]string { return &c.PasswordPolicies }),
+	str("mailer", "GATEHOUSE_MAILER", "outbox (.eml files in <data>/outbox, for development) or smtp", func(c *Config) *string { return &c.Mailer }),
+	str("smtp-addr", "GATEHOUSE_SMTP_ADDR", "SMTP relay host:port of the smtp mailer", func(c *Config) *string { return &c.SMTPAddr }),
+	str("smtp-from", "GATEHOUSE_SMTP_FROM", "sender address of every email", func(c *Config) *string { return &c.SMTPFrom }),
+	str("smtp-username", "GATEHOUSE_SMTP_USERNAME", "SMTP AUTH user name (empty: no AUTH)", func(c *Config) *string { return &c.SMTPUsername }),
+	str("smtp-password", "GATEHOUSE_SMTP_PASSWORD", "SMTP AUTH password", func(c *Config) *string { return &c.SMTPPassword }),
+	str("smtp-starttls", "GATEHOUSE_SMTP_STARTTLS", "auto (when offered), always or never", func(c *Config) *string { return &c.SMTPStartTLS }),
+	str("mail-templates", "GATEHOUSE_MAIL_TEMPLATES", "folder of mail template overrides (empty: the shipped ones)", func(c *Config) *string { return &c.MailTemplates }),
+	str("public-url", "GATEHOUSE_PUBLIC_URL", "base of links in emails when the request's origin is not allowed", func(c *Config) *string { return &c.PublicURL }),
+	list("origins", "GATEHOUSE_ORIGINS", "comma-separated origins allowed as the base of links in emails", func(c *Config) *[]string { return &c.Origins }),
+	list("deny-domains", "GATEHOUSE_DENY_DOMAINS", "comma-separated extra forbidden mail domains (*.example: every subdomain)", func(c *Config) *[]string { return &c.DenyDomains }),
+}
+
+func list(name, env, usage string, field func(*Config) *[]string) setting {
+	return setting{flag: name, env: env, usage: usage,
+		get: func(c *Config) string { return strings.Join(*field(c), ",") },
+		set: func(c *Config, v string) error { *field(c) = splitList(v); return nil }}
 }
 
 func splitList(v string) []string {
@@ -288,8 +329,33 @@ func (c Config) Validate() error {
 	if c.BodyLimit < 256 {
 		bad("GATEHOUSE_BODY_LIMIT", "must be at least 256 bytes")
 	}
+	switch c.Mailer {
+	case "outbox":
+	case "smtp":
+		if c.SMTPAddr == "" {
+			bad("GATEHOUSE_SMTP_ADDR", "must be set when GATEHOUSE_MAILER is smtp")
+		}
+	default:
+		if c.Mailer == "" {
+			bad("GATEHOUSE_MAILER", "must not be empty")
+		}
+	}
+	if c.SMTPStartTLS != "auto" && c.SMTPStartTLS != "always" && c.SMTPStartTLS != "never" {
+		bad("GATEHOUSE_SMTP_STARTTLS", "must be auto, always or never, not %q", c.SMTPStartTLS)
+	}
+	if _, err := mailAddress(c.SMTPFrom); err != nil {
+		bad("GATEHOUSE_SMTP_FROM", "%v", err)
+	}
 	if len(c.PasswordPolicies) == 0 {
 		bad("GATEHOUSE_PASSWORD_POLICIES", "must name at least one policy")
 	}
 	return errors.Join(errs...)
+}
+
+func mailAddress(s string) (string, error) {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return "", err
+	}
+	return a.Address, nil
 }

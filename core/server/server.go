@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/limit"
+	"github.com/gatehouse/gatehouse/core/mail"
 	"github.com/gatehouse/gatehouse/core/maildomain"
+	"github.com/gatehouse/gatehouse/core/otp"
 	"github.com/gatehouse/gatehouse/core/password"
 	"github.com/gatehouse/gatehouse/core/recovery"
 	"github.com/gatehouse/gatehouse/core/seal"
@@ -47,6 +50,7 @@ type Server struct {
 	auth  *auth.Service
 	// twoFactor is the 2FA framework.
 	twoFactor *twofactor.Service
+	outbox    *mail.Outbox
 	router    *api.Router
 	http      *fasthttp.Server
 	closed    atomic.Bool
@@ -90,13 +94,25 @@ func (s *Server) assemble() error {
 		return err
 	}
 	limiter := limit.New(s.store, limit.DefaultPolicy, now)
+	templates, err := mail.NewTemplates(cfg.MailTemplates)
+	if err != nil {
+		return err
+	}
+	transport, err := s.mailTransport()
+	if err != nil {
+		return err
+	}
+	s.outbox = &mail.Outbox{Store: s.store, Templates: templates, Mailer: transport, From: cfg.SMTPFrom, Now: now, Log: s.log.Named("mail")}
 	s.auth = &auth.Service{
 		Store:            s.store,
 		Hasher:           password.NewHasher(password.Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads}, cfg.HashConcurrency, cfg.HashQueueTimeout),
 		Policy:           policy,
 		Limiter:          limiter,
 		Minter:           minter,
-		DenyList:         maildomain.Shipped(),
+		DenyList:         maildomain.Shipped(cfg.DenyDomains...),
+		Mail:             mailQueue{s.outbox},
+		Codes:            otp.New(sealer.Derive("mailed codes")),
+		Links:            auth.Links{PublicURL: cfg.PublicURL, Origins: cfg.Origins},
 		Now:              now,
 		Log:              s.log.Named("auth"),
 		RegistrationOpen: cfg.RegistrationOpen(),
@@ -112,12 +128,15 @@ func (s *Server) assemble() error {
 		Log:      s.log.Named("2fa"),
 	}
 	s.auth.SecondFactors = s.twoFactor
-	if err := s.twoFactor.Register(twofactor.NativeTOTP{}); err != nil {
-		return err
+	for _, m := range []twofactor.Method{twofactor.NativeTOTP{}, twofactor.NativeEmailOTP{}} {
+		if err := s.twoFactor.Register(m); err != nil {
+			return err
+		}
 	}
 	s.router = api.NewRouter(s.auth, s.log.Named("api"))
 	s.router.Add(api.AuthRoutes(s.auth, cfg.AdminToken)...)
 	s.router.Add(api.TwoFactorRoutes(s.twoFactor)...)
+	s.router.Add(api.MailRoutes(s.auth)...)
 	s.router.Add(api.OperationRoutes(s)...)
 	return nil
 }
@@ -134,6 +153,32 @@ func (s *Server) passwordPolicies() (password.Policy, error) {
 		}
 	}
 	return chain, nil
+}
+
+// mailTransport returns the configured mailer.
+func (s *Server) mailTransport() (mail.Mailer, error) {
+	domain := "gatehouse.local"
+	if at := strings.LastIndexByte(s.cfg.SMTPFrom, '@'); at >= 0 {
+		domain = strings.Trim(s.cfg.SMTPFrom[at+1:], "> ")
+	}
+	switch s.cfg.Mailer {
+	case "outbox":
+		return mail.DirTransport{Dir: filepath.Join(s.cfg.DataDir, "outbox"), Domain: domain, Log: s.log.Named("mail")}, nil
+	case "smtp":
+		return mail.SMTPTransport{Addr: s.cfg.SMTPAddr, Domain: domain, Username: s.cfg.SMTPUsername,
+			Password: s.cfg.SMTPPassword, StartTLS: s.cfg.SMTPStartTLS}, nil
+	}
+	return nil, fmt.Errorf("config: GATEHOUSE_MAILER: unknown mailer %q", s.cfg.Mailer)
+}
+
+// mailQueue adapts the outbox to auth.Mailer.
+type mailQueue struct{ o *mail.Outbox }
+
+func (m mailQueue) Enqueue(txn store.Txn, out mail.Outgoing) error { return m.o.Enqueue(txn, out) }
+
+func (m mailQueue) Check(purpose, origin, language string) error {
+	_, err := m.o.Templates.Render(purpose, origin, language, nil)
+	return err
 }
 
 // Auth returns the use-case service (for admin commands).
@@ -176,10 +221,15 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	if ready != nil {
 		ready(ln.Addr())
 	}
+	mailCtx, stopMail := context.WithCancel(context.Background())
+	mailDone := s.outbox.Start(mailCtx)
+	defer func() { stopMail(); <-mailDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
 	select {
 	case err := <-errc:
+		stopMail()
+		<-mailDone
 		s.Close()
 		return err
 	case <-ctx.Done():
@@ -190,6 +240,8 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	if err := s.http.ShutdownWithContext(drainCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		s.log.Warn("shutdown", "error", err)
 	}
+	stopMail()
+	<-mailDone
 	return s.Close()
 }
 

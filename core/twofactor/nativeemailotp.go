@@ -2,12 +2,11 @@ package twofactor
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"time"
+
+	"github.com/gatehouse/gatehouse/core/otp"
 )
 
 // EmailOTPInfo is the description of the email-otp method, with the spec's message codes.
@@ -31,12 +30,6 @@ var EmailOTPInfo = Info{
 	},
 }
 
-// OTP rules of spec section 4.
-const (
-	OTPLifetime = 10 * time.Minute
-	OTPMaxTries = 5
-)
-
 // NativeEmailOTP is the email OTP method compiled into the server: a 6-digit code from the
 // cryptographic source, single use, valid 10 minutes, dead after 5 wrong tries; a new send
 // replaces the previous code.
@@ -54,26 +47,12 @@ type emailOTPState struct {
 // Info implements Method.
 func (NativeEmailOTP) Info() Info { return EmailOTPInfo }
 
-// NewOTP returns 6 decimal digits from the cryptographic source, without modulo bias.
-func NewOTP() (string, error) {
-	var b [4]byte
-	for {
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", err
-		}
-		n := binary.BigEndian.Uint32(b[:])
-		if n < 4_294_000_000 { // a multiple of 10^6
-			return fmt.Sprintf("%06d", n%1_000_000), nil
-		}
-	}
-}
-
 func (NativeEmailOTP) send(st emailOTPState, now time.Time, template string) (Result, error) {
-	code, err := NewOTP()
+	code, err := otp.Generate()
 	if err != nil {
 		return Result{}, err
 	}
-	st.Code, st.ExpiresAt, st.Tries = code, now.Add(OTPLifetime), 0
+	st.Code, st.ExpiresAt, st.Tries = code, now.Add(otp.Lifetime), 0
 	state, err := json.Marshal(st)
 	if err != nil {
 		return Result{}, err
@@ -107,11 +86,11 @@ func (NativeEmailOTP) Verify(_ context.Context, req Request) (Result, error) {
 	if err := json.Unmarshal(req.State, &st); err != nil {
 		return Result{}, err
 	}
-	ok := st.Code != "" && st.Tries < OTPMaxTries && req.Now.Before(st.ExpiresAt) &&
+	ok := st.Code != "" && st.Tries < otp.MaxTries && req.Now.Before(st.ExpiresAt) &&
 		subtle.ConstantTimeCompare([]byte(st.Code), []byte(req.Code)) == 1
 	if !ok {
 		st.Tries++
-		if st.Tries >= OTPMaxTries {
+		if st.Tries >= otp.MaxTries {
 			st.Code = ""
 		}
 	} else {

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/auth"
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/limit"
+	"github.com/gatehouse/gatehouse/core/mail"
 	"github.com/gatehouse/gatehouse/core/recovery"
 	"github.com/gatehouse/gatehouse/core/seal"
 	"github.com/gatehouse/gatehouse/core/store"
@@ -35,16 +36,8 @@ const (
 // RecoveryFactor is the guess counter of recovery codes.
 var RecoveryFactor = limit.Factor{Name: "recovery-code", Code: CodeTooManyRecovery}
 
-// Outbox takes the emails a method asks to send, in the transaction of the state change that
-// caused them (the email issue implements it).
-type Outbox interface {
-	Enqueue(txn store.Txn, userID uint64, m Message, mail MailContext) error
-}
-
 // MailContext selects the branding and language of an email (query origin and language).
-type MailContext struct {
-	Origin, Language string
-}
+type MailContext = auth.MailContext
 
 // Service runs the 2FA use cases.
 type Service struct {
@@ -53,7 +46,6 @@ type Service struct {
 	Limiter  *limit.Limiter
 	Recovery *recovery.Keeper
 	Auth     *auth.Service
-	Outbox   Outbox
 	Now      func() time.Time
 	Log      hclog.Logger
 
@@ -185,7 +177,7 @@ type SetupResult struct {
 
 // Setup enrols a new pending secret for the method (replacing a pending one; an active one
 // keeps working until the new one is enabled).
-func (s *Service) Setup(ctx context.Context, p auth.Principal, methodID string, params map[string]string, mail MailContext) (*SetupResult, error) {
+func (s *Service) Setup(ctx context.Context, p auth.Principal, methodID string, params map[string]string, mc MailContext) (*SetupResult, error) {
 	m, info, err := s.method(methodID)
 	if err != nil {
 		return nil, err
@@ -228,7 +220,7 @@ func (s *Service) Setup(ctx context.Context, p auth.Principal, methodID string, 
 		if err := (records{s.Sealer}).put(txn, p.UserID, info.ID, cur); err != nil {
 			return err
 		}
-		return s.send(txn, p, info, res.Messages, mail)
+		return s.send(txn, p, info, res.Messages, mc)
 	}); err != nil {
 		return nil, err
 	}
@@ -282,25 +274,29 @@ func (s *Service) NextEmail(ctx context.Context, p auth.Principal, methodID stri
 }
 
 // send takes the send limiter and queues the method's messages, in txn.
-func (s *Service) send(txn store.Txn, p auth.Principal, info Info, msgs []Message, mail MailContext) error {
+func (s *Service) send(txn store.Txn, p auth.Principal, info Info, msgs []Message, mc MailContext) error {
 	if len(msgs) == 0 {
 		return nil
 	}
 	if err := s.Limiter.TakeSend(txn, limit.DefaultSendPolicy, sendFactor(info), subject(p.UserID)); err != nil {
 		return err
 	}
-	return s.enqueue(txn, p.UserID, msgs, mail)
+	return s.enqueue(txn, p.UserID, msgs, mc)
 }
 
-func (s *Service) enqueue(txn store.Txn, userID uint64, msgs []Message, mail MailContext) error {
+func (s *Service) enqueue(txn store.Txn, userID uint64, msgs []Message, mc MailContext) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	if s.Outbox == nil {
+	if s.Auth.Mail == nil {
 		return errors.New("twofactor: a method asked to send email but no mailer is configured")
 	}
 	for _, msg := range msgs {
-		if err := s.Outbox.Enqueue(txn, userID, msg, mail); err != nil {
+		if msg.To == "" || !account.ValidEmail(msg.To) {
+			return fmt.Errorf("twofactor: user %d: a method asked to mail an invalid address", userID)
+		}
+		out := mail.Outgoing{To: msg.To, Purpose: msg.Template, Vars: s.Auth.MailVars(msg.Vars), Origin: mc.Origin, Language: mc.Language}
+		if err := s.Auth.Mail.Enqueue(txn, out); err != nil {
 			return err
 		}
 	}
@@ -532,7 +528,7 @@ func (s *Service) mint(p auth.Principal) (Tokens, error) {
 }
 
 // Challenge asks an active challenge method (email OTP) to send a code.
-func (s *Service) Challenge(ctx context.Context, p auth.Principal, methodID string, mail MailContext) error {
+func (s *Service) Challenge(ctx context.Context, p auth.Principal, methodID string, mc MailContext) error {
 	m, info, err := s.method(methodID)
 	if err != nil {
 		return err
@@ -561,7 +557,7 @@ func (s *Service) Challenge(ctx context.Context, p auth.Principal, methodID stri
 				return err
 			}
 		}
-		return s.send(txn, p, info, res.Messages, mail)
+		return s.send(txn, p, info, res.Messages, mc)
 	})
 }
 
