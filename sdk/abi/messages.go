@@ -215,23 +215,38 @@ func (m *PasswordCheckRequest) Marshal(b []byte) []byte {
 }
 
 // Unmarshal decodes b into m.
-func (m *PasswordCheckRequest) Unmarshal(b []byte) error {
+func (m *PasswordCheckRequest) Unmarshal(b []byte) error { return m.unmarshal(b, false) }
+
+// UnmarshalView decodes b into m without copying: m's strings alias b and
+// are valid only while b is unchanged.
+func (m *PasswordCheckRequest) UnmarshalView(b []byte) error { return m.unmarshal(b, true) }
+
+func (m *PasswordCheckRequest) unmarshal(b []byte, view bool) error {
 	*m = PasswordCheckRequest{}
 	d := NewDecoder(b)
 	for d.Next() {
+		var s *string
 		switch d.Field() {
 		case 1:
 			m.Now = d.Int()
+			continue
 		case 2:
-			m.RequestID = d.String()
+			s = &m.RequestID
 		case 8:
-			m.Password = d.String()
+			s = &m.Password
 		case 9:
-			m.Email = d.String()
+			s = &m.Email
 		case 10:
-			m.Field = d.String()
+			s = &m.Field
 		case 11:
-			m.ServiceName = d.String()
+			s = &m.ServiceName
+		default:
+			continue
+		}
+		if view {
+			*s = d.StringView()
+		} else {
+			*s = d.String()
 		}
 	}
 	return d.Err()

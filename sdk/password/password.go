@@ -9,7 +9,9 @@ import (
 	"github.com/gatehouse/gatehouse/sdk/abi"
 )
 
-// Request is one password to check.
+// Request is one password to check. Its strings alias the call's input
+// buffer: they are valid only until Check returns, so copy (strings.Clone)
+// anything kept. Plugins keep nothing between calls anyway.
 type Request struct {
 	// Now is the host's wall clock.
 	Now time.Time
@@ -46,7 +48,7 @@ func Register(info sdk.Info, p Policy) {
 
 func check(p Policy, in, out []byte) (abi.Status, []byte) {
 	var m abi.PasswordCheckRequest
-	if err := m.Unmarshal(in); err != nil {
+	if err := m.UnmarshalView(in); err != nil {
 		return abi.StatusBadInput, out
 	}
 	req := Request{
