@@ -104,7 +104,7 @@ func OriginKey(origin string) string {
 		host = u.Host
 	}
 	host = strings.ToLower(host)
-	if !originKeyPattern.MatchString(host) {
+	if !originKeyPattern.MatchString(host) || strings.HasPrefix(host, ".") || strings.Contains(host, "..") {
 		return ""
 	}
 	return host

@@ -1,0 +1,188 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/store"
+)
+
+func TestEveryShippedTemplateRenders(t *testing.T) {
+	tpl, err := NewTemplates("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"Service": "Acme", "Code": "123456", "Link": "https://acme.example/reset-password?otp=123456",
+		"Email": "old@example.com", "NewEmail": "new@example.com", "ExpiresMinutes": "10"}
+	purposes := []string{PurposeEmailOTPSetup, PurposeEmailOTPChallenge, PurposePasswordReset, PurposeForgotPassword, PurposeTransferCode, PurposeTransferNotice}
+	for _, lang := range []string{"en", "nl", "fr", "de"} {
+		for _, p := range purposes {
+			t.Run(lang+"/"+p, func(t *testing.T) {
+				r, err := tpl.Render(p, "", lang, vars)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(r.Subject, "Acme") || strings.Contains(r.Text, "<no value>") {
+					t.Fatalf("subject %q text %q", r.Subject, r.Text)
+				}
+				needs := map[string]string{PurposeTransferNotice: "new@example.com", PurposeForgotPassword: "https://acme.example/reset-password?otp=123456"}
+				want, ok := needs[p]
+				if !ok {
+					want = "123456"
+				}
+				if !strings.Contains(r.Text, want) || !strings.Contains(r.HTML, strings.ReplaceAll(want, "&", "&amp;")) {
+					t.Fatalf("%q missing from text or HTML:\n%s\n%s", want, r.Text, r.HTML)
+				}
+			})
+		}
+	}
+}
+
+func TestTemplateLookup(t *testing.T) {
+	dir := t.TempDir()
+	write := func(path, content string) {
+		full := filepath.Join(dir, path)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("app.example.com/en/password-reset.txt", "Subject: App reset\n\nApp code {{.Code}}\n")
+	write("app.example.com/en/password-reset.html", "<p>App <b>{{.Code}}</b></p>")
+	write("default/es/password-reset.txt", "Subject: Restablecer\n\nCódigo {{.Code}}\n")
+	tpl, err := NewTemplates(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		origin, lang, wantSubject string
+		wantErr                   bool
+	}{
+		{"https://app.example.com", "en", "App reset", false},
+		{"https://APP.example.com/", "", "App reset", false},
+		{"https://other.example", "en", "Reset your Svc password", false},
+		{"https://other.example", "es", "Restablecer", false},
+		{"https://app.example.com", "es", "Restablecer", false},
+		{"", "xx", "", true},
+		{"../../etc", "en", "Reset your Svc password", false},
+		{"..", "en", "Reset your Svc password", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.origin+"/"+tt.lang, func(t *testing.T) {
+			r, err := tpl.Render(PurposePasswordReset, tt.origin, tt.lang, map[string]string{"Code": "42", "Service": "Svc"})
+			if tt.wantErr {
+				if fe, ok := failure.As(err); !ok || fe.Code != CodeNoTemplate || fe.Status != 500 {
+					t.Fatalf("err = %v, want 500 %s", err, CodeNoTemplate)
+				}
+				return
+			}
+			if err != nil || r.Subject != tt.wantSubject {
+				t.Fatalf("subject %q err %v, want %q", r.Subject, err, tt.wantSubject)
+			}
+		})
+	}
+	r, _ := tpl.Render(PurposePasswordReset, "https://app.example.com", "en", map[string]string{"Code": "<42>"})
+	if r.HTML != "<p>App <b>&lt;42&gt;</b></p>" {
+		t.Fatalf("override HTML %q", r.HTML)
+	}
+}
+
+// recordingMailer fails the first failures deliveries, then records.
+type recordingMailer struct {
+	mu       sync.Mutex
+	failures int
+	got      map[string]int
+	done     chan string
+}
+
+func (m *recordingMailer) Deliver(_ context.Context, e Envelope) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failures > 0 {
+		m.failures--
+		return errors.New("relay unavailable")
+	}
+	m.got[e.ID]++
+	m.done <- e.ID
+	return nil
+}
+
+func openStore(t *testing.T, dir string) *store.Badger {
+	t.Helper()
+	st, err := store.OpenBadger(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestOutboxDeliversOnceAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	tpl, _ := NewTemplates("")
+	st := openStore(t, dir)
+	queue := &Outbox{Store: st, Templates: tpl, From: "gh@example.com", Now: time.Now, Log: hclog.NewNullLogger()}
+	// A committed message, then a "crash" before any delivery.
+	if err := st.Update(func(txn store.Txn) error {
+		return queue.Enqueue(txn, Outgoing{To: "a@example.com", Purpose: PurposePasswordReset, Vars: map[string]string{"Code": "1"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A rolled-back transaction queues nothing.
+	_ = st.Update(func(txn store.Txn) error {
+		if err := queue.Enqueue(txn, Outgoing{To: "b@example.com", Purpose: PurposePasswordReset}); err != nil {
+			return err
+		}
+		return errors.New("the state change failed")
+	})
+	st.Close()
+
+	st = openStore(t, dir)
+	defer st.Close()
+	m := &recordingMailer{failures: 1, got: map[string]int{}, done: make(chan string, 4)}
+	queue = &Outbox{Store: st, Templates: tpl, Mailer: m, From: "gh@example.com", Now: time.Now, Log: hclog.NewNullLogger(), Backoff: 20 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := queue.Start(ctx)
+	select {
+	case <-m.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the queued message was not delivered after the restart")
+	}
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	<-stopped
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.got) != 1 {
+		t.Fatalf("delivered %v, want exactly the committed message once", m.got)
+	}
+	for _, n := range m.got {
+		if n != 1 {
+			t.Fatalf("delivered %d times", n)
+		}
+	}
+	if s := queue.Stats(); s.Depth != 0 || s.Failed != 1 || s.Delivered != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestComposeHeaders(t *testing.T) {
+	e := Envelope{ID: "abc", From: "Gatehouse <gh@example.com>", To: []string{"a@example.com"}, CreatedAt: time.Unix(0, 0),
+		Rendered: Rendered{Subject: "Réinitialisez", Text: "Code 123456\n", HTML: "<p>Code</p>"}}
+	msg := string(Compose(e, "example.com"))
+	for _, want := range []string{"Message-ID: <abc@example.com>\r\n", "Subject: =?utf-8?q?R=C3=A9initialisez?=\r\n", "multipart/alternative", "Code 123456"} {
+		if !strings.Contains(msg, want) {
+			t.Fatalf("message lacks %q:\n%s", want, msg)
+		}
+	}
+}
