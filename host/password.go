@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/sdk/abi"
 )
@@ -60,6 +62,12 @@ func (pp *PasswordPolicy) ID() string { return pp.p.desc.ID }
 func (pp *PasswordPolicy) Check(ctx context.Context, in PasswordCheck) (PasswordVerdict, error) {
 	if in.Field == "" {
 		in.Field = "password"
+	}
+	// ABI v1: every string the host sends is valid UTF-8.
+	for _, s := range []*string{&in.Password, &in.Email, &in.Field, &in.ServiceName, &in.RequestID} {
+		if !utf8.ValidString(*s) {
+			*s = strings.ToValidUTF8(*s, "\uFFFD")
+		}
 	}
 	req := abi.PasswordCheckRequest{
 		Now:         pp.p.host.cfg.Clock().UnixNano(),
