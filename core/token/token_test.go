@@ -137,3 +137,28 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestVerifiedCacheRespectsExpiryAndKeyRemoval(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	m, keys := newMinter(t, clock)
+	tok, _ := m.Mint(Access, 1, "s")
+	for i := 0; i < 2; i++ { // the second verification is served by the cache
+		if _, err := m.Verify(tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(6 * time.Minute)
+	if _, err := m.Verify(tok); err == nil {
+		t.Fatal("an expired token was accepted from the cache")
+	}
+	now = now.Add(-6 * time.Minute)
+	other := Key{ID: "other", Private: ed25519.NewKeyFromSeed(make([]byte, 32)), CreatedAt: now}
+	if err := m.SetKeys([]Key{other}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(tok); err == nil {
+		t.Fatal("a token of a removed key was accepted from the cache")
+	}
+	_ = keys
+}
