@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/auth"
 	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/host"
 )
 
 // Request is what a handler gets: validated body and query values and, on authenticated
@@ -230,17 +231,8 @@ type envelope struct {
 	RequestID  string `json:"requestId,omitempty"`
 }
 
-// MessageCoder is implemented by errors from outside core (plugin faults) that carry an HTTP
-// status and a message code for the client.
-type MessageCoder interface {
-	error
-	HTTPStatus() int
-	MessageCode() string
-}
-
 func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID string, err error) {
 	env := envelope{}
-	var coder MessageCoder
 	if fe, ok := failure.As(err); ok {
 		env.StatusCode, env.Message = fe.Status, fe.Code
 		if fe.Status == 429 {
@@ -252,9 +244,10 @@ func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID string, err error)
 			env.RequestID = reqID
 			rt.log.Warn("request failed", "request", reqID, "path", string(ctx.Path()), "code", fe.Code)
 		}
-	} else if errors.As(err, &coder) {
-		env.StatusCode, env.Message, env.RequestID = coder.HTTPStatus(), coder.MessageCode(), reqID
-		rt.log.Error("request failed", "request", reqID, "path", string(ctx.Path()), "error", err.Error())
+	} else if pe := (*host.PluginError)(nil); errors.As(err, &pe) {
+		// A plugin fault fails closed: 500 with the host's message code.
+		env.StatusCode, env.Message, env.RequestID = 500, pe.Code, reqID
+		rt.log.Error("plugin call failed", "request", reqID, "path", string(ctx.Path()), "plugin", pe.Plugin, "hook", pe.Hook, "code", pe.Code, "error", pe.Error())
 	} else {
 		env.StatusCode, env.Message, env.RequestID = 500, failure.CodeInternal, reqID
 		rt.log.Error("request failed", "request", reqID, "path", string(ctx.Path()), "error", err.Error())

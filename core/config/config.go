@@ -80,6 +80,11 @@ type Config struct {
 	// DenyDomains extend the shipped list of forbidden mail domains ("*.example" for subdomains).
 	DenyDomains []string
 
+	// PluginCache is the folder of the plugins' compilation cache. Default <data>/plugin-cache.
+	PluginCache string
+	// PluginGrants are the capabilities granted to plugins, as plugin id → capabilities.
+	PluginGrants map[string][]string
+
 	// PasswordPolicies are the password-policy plugin ids that run, in order; all must accept.
 	// Default password.default.
 	PasswordPolicies []string
@@ -149,6 +154,14 @@ var settings = []setting{
 	num("body-limit", "GATEHOUSE_BODY_LIMIT", "largest request body in bytes (413 above)", func(c *Config) *int { return &c.BodyLimit }),
 	dur("shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", "drain time for in-flight requests on SIGTERM/SIGINT", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	str("plugins-dir", "GATEHOUSE_PLUGINS_DIR", "folder of extra .wasm plugins to load (empty: none)", func(c *Config) *string { return &c.PluginsDir }),
+	str("plugin-cache", "GATEHOUSE_PLUGIN_CACHE", "folder of the plugins' compilation cache (empty: <data>/plugin-cache)", func(c *Config) *string { return &c.PluginCache }),
+	{flag: "plugin-grants", env: "GATEHOUSE_PLUGIN_GRANTS", usage: "capabilities granted to plugins: id=cap+cap;id=cap (e.g. mailer.httpapi=http)",
+		get: func(c *Config) string { return formatGrants(c.PluginGrants) },
+		set: func(c *Config, v string) error {
+			g, err := parseGrants(v)
+			c.PluginGrants = g
+			return err
+		}},
 	list("password-policies", "GATEHOUSE_PASSWORD_POLICIES", "comma-separated password-policy plugin ids, run in order; all must accept", func(c *Config) *[]string { return &c.PasswordPolicies }),
 	str("mailer", "GATEHOUSE_MAILER", "outbox (.eml files in <data>/outbox, for development) or smtp", func(c *Config) *string { return &c.Mailer }),
 	str("smtp-addr", "GATEHOUSE_SMTP_ADDR", "SMTP relay host:port of the smtp mailer", func(c *Config) *string { return &c.SMTPAddr }),
@@ -358,4 +371,38 @@ func mailAddress(s string) (string, error) {
 		return "", err
 	}
 	return a.Address, nil
+}
+
+// parseGrants reads "id=cap+cap;id2=cap".
+func parseGrants(v string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, part := range strings.Split(v, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		id, caps, ok := strings.Cut(part, "=")
+		if !ok || strings.TrimSpace(id) == "" {
+			return nil, fmt.Errorf("want id=capability+capability, got %q", part)
+		}
+		for _, c := range strings.Split(caps, "+") {
+			if c = strings.TrimSpace(c); c != "" {
+				out[strings.TrimSpace(id)] = append(out[strings.TrimSpace(id)], c)
+			}
+		}
+	}
+	return out, nil
+}
+
+func formatGrants(g map[string][]string) string {
+	ids := make([]string, 0, len(g))
+	for id := range g {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	parts := make([]string, 0, len(ids))
+	for _, id := range ids {
+		parts = append(parts, id+"="+strings.Join(g[id], "+"))
+	}
+	return strings.Join(parts, ";")
 }

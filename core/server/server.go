@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/core/token"
 	"github.com/gatehouse/gatehouse/core/twofactor"
+	"github.com/gatehouse/gatehouse/host"
 )
 
 // NewLogger returns the process logger for cfg.
@@ -51,6 +52,7 @@ type Server struct {
 	// twoFactor is the 2FA framework.
 	twoFactor *twofactor.Service
 	outbox    *mail.Outbox
+	plugins   *host.Host
 	router    *api.Router
 	http      *fasthttp.Server
 	closed    atomic.Bool
@@ -89,10 +91,10 @@ func (s *Server) assemble() error {
 	if err != nil {
 		return err
 	}
-	policy, err := s.passwordPolicies()
-	if err != nil {
+	if err := s.openPlugins(context.Background()); err != nil {
 		return err
 	}
+	policy := s.passwordPolicies()
 	limiter := limit.New(s.store, limit.DefaultPolicy, now)
 	templates, err := mail.NewTemplates(cfg.MailTemplates)
 	if err != nil {
@@ -141,20 +143,6 @@ func (s *Server) assemble() error {
 	return nil
 }
 
-// passwordPolicies resolves the configured policy chain.
-func (s *Server) passwordPolicies() (password.Policy, error) {
-	var chain password.Chain
-	for _, id := range s.cfg.PasswordPolicies {
-		switch id {
-		case "password.default":
-			chain = append(chain, password.DefaultRules{})
-		default:
-			return nil, fmt.Errorf("config: GATEHOUSE_PASSWORD_POLICIES: unknown password policy %q", id)
-		}
-	}
-	return chain, nil
-}
-
 // mailTransport returns the configured mailer.
 func (s *Server) mailTransport() (mail.Mailer, error) {
 	domain := "gatehouse.local"
@@ -192,7 +180,7 @@ func (s *Server) Ready() error {
 	if s.closed.Load() || s.store.DB().IsClosed() {
 		return failure.Unavailable("STORE_CLOSED")
 	}
-	return nil
+	return s.pluginsReady()
 }
 
 // Serve listens on cfg.Addr and serves until ctx is done, then stops accepting, drains
@@ -250,7 +238,12 @@ func (s *Server) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	err := s.store.Close()
+	var errs []error
+	if s.plugins != nil {
+		errs = append(errs, s.plugins.Close(context.Background()))
+	}
+	errs = append(errs, s.store.Close())
+	err := errors.Join(errs...)
 	s.log.Info("stopped")
 	return err
 }

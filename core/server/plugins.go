@@ -1,0 +1,101 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/password"
+	"github.com/gatehouse/gatehouse/host"
+)
+
+// openPlugins starts the plugin host and loads the embedded first-party plugins and those of
+// the plugins folder. A plugin that cannot load does not stop the server: it is logged, /readyz
+// reports it, and every call that needs it fails closed.
+func (s *Server) openPlugins(ctx context.Context) error {
+	cacheDir := s.cfg.PluginCache
+	if cacheDir == "" {
+		cacheDir = filepath.Join(s.cfg.DataDir, "plugin-cache")
+	}
+	h, err := host.New(ctx, host.Config{
+		CacheDir: cacheDir,
+		Logger:   s.log,
+		Grants:   s.cfg.PluginGrants,
+		Clock:    time.Now,
+	})
+	if err != nil {
+		return err
+	}
+	s.plugins = h
+	start := time.Now()
+	_ = h.LoadEmbedded(ctx) // failures are in Status and the log
+	if s.cfg.PluginsDir != "" {
+		_ = h.LoadDir(ctx, s.cfg.PluginsDir)
+	}
+	s.log.Info("plugins ready", "loaded", len(h.IDs("")), "duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// pluginPolicy is a password-policy plugin as a password.Policy. The plugin is looked up at
+// each call, so one that failed to load fails closed with PLUGIN_UNAVAILABLE.
+type pluginPolicy struct {
+	host *host.Host
+	id   string
+}
+
+// Check implements password.Policy.
+func (p pluginPolicy) Check(ctx context.Context, c password.Candidate) (password.Verdict, error) {
+	pp, err := p.host.PasswordPolicy(p.id)
+	if err != nil {
+		return password.Verdict{}, err
+	}
+	v, err := pp.Check(ctx, host.PasswordCheck{Password: c.Password, Email: c.Email, Field: c.Field, ServiceName: c.ServiceName})
+	if err != nil {
+		return password.Verdict{}, err
+	}
+	return password.Verdict{Accepted: v.Accepted, Reasons: v.Reasons}, nil
+}
+
+// passwordPolicies is the configured chain of password-policy plugins.
+func (s *Server) passwordPolicies() password.Policy {
+	var chain password.Chain
+	for _, id := range s.cfg.PasswordPolicies {
+		chain = append(chain, pluginPolicy{host: s.plugins, id: id})
+	}
+	return chain
+}
+
+// pluginsReady reports a plugin that did not load, or a configured one that is missing.
+func (s *Server) pluginsReady() error {
+	var problems []string
+	for _, st := range s.plugins.Status() {
+		if !st.Loaded {
+			name := st.ID
+			if name == "" {
+				name = st.Source
+			}
+			problems = append(problems, name)
+		}
+	}
+	loaded := map[string]bool{}
+	for _, id := range s.plugins.IDs("") {
+		loaded[id] = true
+	}
+	for _, id := range s.requiredPlugins() {
+		if !loaded[id] {
+			problems = append(problems, id)
+		}
+	}
+	if len(problems) > 0 {
+		return failure.Unavailable(fmt.Sprintf("PLUGIN_NOT_LOADED: %s", strings.Join(problems, ", ")))
+	}
+	return nil
+}
+
+// requiredPlugins are the plugin ids the configuration names.
+func (s *Server) requiredPlugins() []string {
+	return append([]string(nil), s.cfg.PasswordPolicies...)
+}
