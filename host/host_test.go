@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -468,6 +469,7 @@ func TestChainAndKinds(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	ctx := context.Background()
+	before := runtime.NumGoroutine()
 	h, err := host.New(ctx, host.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -488,6 +490,17 @@ func TestClose(t *testing.T) {
 	}
 	if err := h.Load(ctx, "ok", fixture(t, "ok")); !errors.Is(err, host.ErrClosed) {
 		t.Fatalf("load after close: %v", err)
+	}
+	if st := h.Status(); len(st) != 1 || st[0].Loaded || st[0].Instances != 0 {
+		t.Fatalf("status after close: %+v", st)
+	}
+	// No goroutine outlives the host (wazero's per-call context watchers end
+	// with their calls).
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i == 100 {
+			t.Fatalf("%d goroutines before, %d after Close", before, runtime.NumGoroutine())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
