@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/host"
 	"github.com/gatehouse/gatehouse/plugins"
+	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
 )
 
@@ -129,7 +131,7 @@ func TestLoadFailures(t *testing.T) {
 		want    string
 	}{
 		{"abi-v2", nil, "unsupported ABI version 2: this host speaks ABI v1"},
-		{"abi-minor", nil, "built for ABI v1.99; this host speaks up to v1.0"},
+		{"abi-minor", nil, fmt.Sprintf("built for ABI v1.99; this host speaks up to v1.%d", abi.Minor)},
 		{"no-marker", nil, `not a Gatehouse plugin: no "gatehouse_abi_v1" export`},
 		{"bad-descriptor", nil, "undecodable descriptor"},
 		{"wrong-namespace", nil, `id "twofactor.imposter" is not in its kind's namespace "password."`},

@@ -19,7 +19,11 @@ const Major = 1
 // states the minor version it was built against in its descriptor; a host
 // loads every plugin whose minor version is at most its own, so a plugin
 // built for an older minor version keeps loading.
-const Minor = 0
+//
+// Minor versions: 0, the first; 1 adds the twofactor method metadata
+// (Descriptor.TwoFactor), TwoFactorRequest.Params, TwoFactorResult.ReplayKey
+// and Public, and Message.To.
+const Minor = 1
 
 // Exports a plugin module provides.
 const (

@@ -23,9 +23,16 @@ func TestRoundTrip(t *testing.T) {
 		{"result", &Result{Reasons: []Reason{{Code: "A", Message: "a"}, {Code: "B", Message: strings.Repeat("é", 200)}}}, &Result{}},
 		{"password check", &PasswordCheckRequest{Now: 1764000000123456789, RequestID: "r", Password: "pässword", Email: "e@x", Field: "newPassword", ServiceName: "S"}, &PasswordCheckRequest{}},
 		{"negative now", &PasswordCheckRequest{Now: -5, Password: "p"}, &PasswordCheckRequest{}},
-		{"twofactor request", &TwoFactorRequest{Now: 1, UserID: "42", Email: "e", ServiceName: "s", State: []byte{0, 1, 2}, Code: "123456"}, &TwoFactorRequest{}},
+		{"twofactor request", &TwoFactorRequest{Now: 1, UserID: "42", Email: "e", ServiceName: "s", State: []byte{0, 1, 2}, Code: "123456",
+			Params: []string{"email", "a@b", "empty", ""}}, &TwoFactorRequest{}},
 		{"twofactor result", &TwoFactorResult{Reasons: []Reason{{Code: "OTP_INVALID", Message: "m"}}, State: []byte{9}, Secret: "S", URI: "otpauth://x", Image: []byte{1},
-			Messages: []Message{{Template: "email-otp", Vars: []string{"code", "123456", "empty", ""}}}}, &TwoFactorResult{}},
+			Messages:  []Message{{Template: "email-otp", Vars: []string{"code", "123456", "empty", ""}, To: "a@b"}},
+			ReplayKey: "59000000", Public: []string{"email", "a@b", "none", ""}}, &TwoFactorResult{}},
+		{"twofactor descriptor", &Descriptor{ABIMinor: 1, ID: "twofactor.hotp", Version: "1", Kind: KindTwoFactor,
+			Hooks: []string{HookTwoFactorEnroll, HookTwoFactorActivate, HookTwoFactorVerify},
+			TwoFactor: &TwoFactorInfo{Route: "hotp", SummaryKey: "hotp", CodeField: "code", CodeLength: 6, SetupFields: []string{"email", "label"},
+				Weak: true, CodePrefix: "HOTP", Codes: TwoFactorCodes{Invalid: "A", Corrupt: "G"}, ReplayWindowSeconds: 90}}, &Descriptor{}},
+		{"twofactor descriptor, defaults", &Descriptor{ID: "twofactor.x", Kind: KindTwoFactor, TwoFactor: &TwoFactorInfo{}}, &Descriptor{}},
 		{"deliver", &DeliverRequest{Now: 1, MessageID: "m1", From: "a@b", To: []string{"c@d", "e@f"}, Subject: "s", Text: "t", HTML: "<p>"}, &DeliverRequest{}},
 	}
 	for _, tt := range tests {
@@ -130,4 +137,30 @@ func FuzzDecode(f *testing.F) {
 		var c ConfigureRequest
 		_ = c.Unmarshal(b)
 	})
+}
+
+// A decoder of ABI v1.0 reads a v1.1 message: the new fields are skipped. Here a v1.0 reader
+// is simulated by decoding only the fields v1.0 had.
+func TestMinor1FieldsSkippedByOldReaders(t *testing.T) {
+	desc := (&Descriptor{ID: "twofactor.x", Version: "1", Kind: KindTwoFactor, Description: "d",
+		TwoFactor: &TwoFactorInfo{Route: "x", Codes: TwoFactorCodes{Invalid: "X_BAD"}}}).Marshal(nil)
+	res := (&TwoFactorResult{State: []byte{1}, ReplayKey: "7", Public: []string{"a", "b"},
+		Messages: []Message{{Template: "t", Vars: []string{"Code", "1"}, To: "a@b"}}}).Marshal(nil)
+	for _, b := range [][]byte{desc, res} {
+		d := NewDecoder(b)
+		n := 0
+		for d.Next() {
+			if d.Field() <= 12 {
+				n++
+			}
+		}
+		if d.Err() != nil || n == 0 {
+			t.Fatalf("old reader: %v after %d fields", d.Err(), n)
+		}
+	}
+	// A v1.0 twofactor descriptor has no metadata.
+	var d Descriptor
+	if err := d.Unmarshal((&Descriptor{ID: "twofactor.x", Kind: KindTwoFactor}).Marshal(nil)); err != nil || d.TwoFactor != nil {
+		t.Fatalf("%+v %v", d, err)
+	}
 }

@@ -45,6 +45,9 @@ type Descriptor struct {
 	Codes        []string // field 8, repeated: every reason code it may return
 	ConfigSchema string   // field 9: a JSON Schema of its configuration; "" for none
 	Description  string   // field 10: one paragraph for operators
+	// TwoFactor is a twofactor plugin's method metadata (field 11, ABI v1.1); nil for other
+	// kinds, and for a twofactor plugin built for v1.0 (the host then uses the defaults).
+	TwoFactor *TwoFactorInfo
 }
 
 // Marshal appends the encoded message to b.
@@ -66,6 +69,9 @@ func (m *Descriptor) Marshal(b []byte) []byte {
 	}
 	e.String(9, m.ConfigSchema)
 	e.String(10, m.Description)
+	if m.TwoFactor != nil {
+		e.Message(11, m.TwoFactor.encode)
+	}
 	return e.buf
 }
 
@@ -95,6 +101,116 @@ func (m *Descriptor) Unmarshal(b []byte) error {
 			m.ConfigSchema = d.String()
 		case 10:
 			m.Description = d.String()
+		case 11:
+			m.TwoFactor = new(TwoFactorInfo)
+			if err := m.TwoFactor.decode(d.Message()); err != nil {
+				return err
+			}
+		}
+	}
+	return d.Err()
+}
+
+// TwoFactorInfo is the method metadata of a twofactor plugin (Descriptor field 11, ABI v1.1):
+// its routes, its request bodies and the message codes of its responses. Every field is
+// optional; the zero value of each selects the default written beside it.
+type TwoFactorInfo struct {
+	// Route is the method's path segment, /user/2fa/<route>/... (field 1). Lower case letters,
+	// digits, '-' and '_', starting with a letter, at most 32 characters. Default: the id
+	// without its "twofactor." prefix ("twofactor.totp" → "totp").
+	Route string
+	// SummaryKey is the property of GET /user/2fa that shows the method (field 2), such as
+	// "totp"; the host may refuse keys it reserves. Default "": the method is only listed in
+	// "methods".
+	SummaryKey string
+	// CodeField is the request-body property that holds the code (field 3). Default "code".
+	CodeField string
+	// CodeLength is the exact length of a code, in characters (field 4). Default 0: any
+	// length up to 64.
+	CodeLength uint32
+	// SetupFields are the string properties the setup body must carry (field 5, repeated),
+	// such as "email"; the host passes them in TwoFactorRequest.Params. Default: none.
+	SetupFields []string
+	// Weak marks a factor weaker than an authenticator app, such as email (field 6).
+	Weak bool
+	// CodePrefix is the prefix of the method's message codes (field 7): PREFIX_INVALID,
+	// PREFIX_UNINITIALIZED, TOO_MANY_PREFIX_CHECKS and so on. Default: the route in upper case
+	// with '-' as '_'.
+	CodePrefix string
+	// Codes overrides single message codes (field 8); "" keeps the one derived from
+	// CodePrefix.
+	Codes TwoFactorCodes
+	// ReplayWindowSeconds is how long the host remembers a used ReplayKey (field 9).
+	// Default 0: the host's default (5 minutes).
+	ReplayWindowSeconds uint32
+}
+
+// TwoFactorCodes are a method's message codes, each overriding the one derived from the
+// prefix P when not "" (the default beside each).
+type TwoFactorCodes struct {
+	Invalid         string // field 1: 401, a wrong code; P_INVALID
+	Uninitialized   string // field 2: 409, nothing to enable or count; P_UNINITIALIZED
+	Inactive        string // field 3: 409, authenticate while inactive; P_UNINITIALIZED
+	AlreadyInactive string // field 4: 409, delete while inactive; P_ALREADY_INACTIVE
+	TooMany         string // field 5: 429 of the guess limiter; TOO_MANY_P_CHECKS
+	TooManySends    string // field 6: 429 of the send limiter; TOO_MANY_P_SENDS
+	Corrupt         string // field 7: 500, unreadable state; P_CORRUPT
+}
+
+func (c *TwoFactorCodes) fields() []*string {
+	return []*string{&c.Invalid, &c.Uninitialized, &c.Inactive, &c.AlreadyInactive, &c.TooMany, &c.TooManySends, &c.Corrupt}
+}
+
+func (m *TwoFactorInfo) encode(e *Encoder) {
+	e.String(1, m.Route)
+	e.String(2, m.SummaryKey)
+	e.String(3, m.CodeField)
+	e.Uint(4, uint64(m.CodeLength))
+	for _, s := range m.SetupFields {
+		e.String(5, s)
+	}
+	e.Bool(6, m.Weak)
+	e.String(7, m.CodePrefix)
+	if m.Codes != (TwoFactorCodes{}) {
+		e.Message(8, func(e *Encoder) {
+			for i, s := range m.Codes.fields() {
+				e.String(i+1, *s)
+			}
+		})
+	}
+	e.Uint(9, uint64(m.ReplayWindowSeconds))
+}
+
+func (m *TwoFactorInfo) decode(d Decoder) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1:
+			m.Route = d.String()
+		case 2:
+			m.SummaryKey = d.String()
+		case 3:
+			m.CodeField = d.String()
+		case 4:
+			m.CodeLength = uint32(d.Uint())
+		case 5:
+			m.SetupFields = append(m.SetupFields, d.String())
+		case 6:
+			m.Weak = d.Uint() != 0
+		case 7:
+			m.CodePrefix = d.String()
+		case 8:
+			cd := d.Message()
+			fs := m.Codes.fields()
+			for cd.Next() {
+				if f := cd.Field(); f >= 1 && f <= len(fs) {
+					*fs[f-1] = cd.String()
+				}
+			}
+			if err := cd.Err(); err != nil {
+				return err
+			}
+		case 9:
+			m.ReplayWindowSeconds = uint32(d.Uint())
 		}
 	}
 	return d.Err()
@@ -261,6 +377,10 @@ type TwoFactorRequest struct {
 	ServiceName string // field 10: the service's display name (issuer)
 	State       []byte // field 11: the state the plugin returned last time; absent at enroll
 	Code        string // field 12: the code the user typed (activate, verify)
+	// Params are the string fields of the setup body the method's descriptor names in
+	// TwoFactorInfo.SetupFields, such as "email" (field 13, repeated, alternating name and
+	// value; ABI v1.1). Enroll only.
+	Params []string
 }
 
 // Marshal appends the encoded message to b.
@@ -273,7 +393,18 @@ func (m *TwoFactorRequest) Marshal(b []byte) []byte {
 	e.String(10, m.ServiceName)
 	e.Blob(11, m.State)
 	e.String(12, m.Code)
+	encodePairs(&e, 13, m.Params)
 	return e.buf
+}
+
+// encodePairs writes a repeated string field of alternating names and values; unlike String,
+// it writes empty strings too, so the pairs stay aligned.
+func encodePairs(e *Encoder, field int, kv []string) {
+	for _, v := range kv {
+		e.key(field, WireBytes)
+		e.varint(uint64(len(v)))
+		e.buf = append(e.buf, v...)
+	}
 }
 
 // Unmarshal decodes b into m; State aliases b.
@@ -296,6 +427,8 @@ func (m *TwoFactorRequest) Unmarshal(b []byte) error {
 			m.State = d.Blob()
 		case 12:
 			m.Code = d.String()
+		case 13:
+			m.Params = append(m.Params, d.String())
 		}
 	}
 	return d.Err()
@@ -304,8 +437,9 @@ func (m *TwoFactorRequest) Unmarshal(b []byte) error {
 // Message is an email a plugin asks the host to send (an effect). The host
 // renders the template in its own outbox transaction.
 type Message struct {
-	Template string   // field 1: the template's name, such as "email-otp"
+	Template string   // field 1: the template's name, such as "email-otp-challenge"
 	Vars     []string // field 2, repeated: alternating name and value
+	To       string   // field 3: the recipient's address (ABI v1.1)
 }
 
 // TwoFactorResult is the output of every twofactor hook.
@@ -316,6 +450,14 @@ type TwoFactorResult struct {
 	URI      string    // field 10: a URI such as otpauth:// to show (enroll)
 	Image    []byte    // field 11: a PNG to show, such as a QR code (enroll)
 	Messages []Message // field 12, repeated: emails to send (challenge)
+	// ReplayKey names what an accepted code used up, such as the TOTP time step (field 13,
+	// ABI v1.1): the host refuses a second acceptance with the same key for the method's
+	// replay window. "" for none.
+	ReplayKey string
+	// Public are name/value pairs the user may see in GET /user/2fa, such as the address of
+	// email OTP (field 14, repeated, alternating name and value; ABI v1.1). Taken from the
+	// result of activate.
+	Public []string
 }
 
 // Marshal appends the encoded message to b.
@@ -330,13 +472,12 @@ func (m *TwoFactorResult) Marshal(b []byte) []byte {
 		msg := &m.Messages[i]
 		e.Message(12, func(e *Encoder) {
 			e.String(1, msg.Template)
-			for _, v := range msg.Vars {
-				e.key(2, WireBytes)
-				e.varint(uint64(len(v)))
-				e.buf = append(e.buf, v...)
-			}
+			encodePairs(e, 2, msg.Vars)
+			e.String(3, msg.To)
 		})
 	}
+	e.String(13, m.ReplayKey)
+	encodePairs(&e, 14, m.Public)
 	return e.buf
 }
 
@@ -367,12 +508,18 @@ func (m *TwoFactorResult) Unmarshal(b []byte) error {
 					msg.Template = md.String()
 				case 2:
 					msg.Vars = append(msg.Vars, md.String())
+				case 3:
+					msg.To = md.String()
 				}
 			}
 			if err := md.Err(); err != nil {
 				return err
 			}
 			m.Messages = append(m.Messages, msg)
+		case 13:
+			m.ReplayKey = d.String()
+		case 14:
+			m.Public = append(m.Public, d.String())
 		}
 	}
 	return d.Err()
