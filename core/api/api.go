@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/auth"
 	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/host"
 )
 
@@ -38,6 +39,8 @@ type Response struct {
 	JSON any
 	// Text, when set, is sent as text/plain (the token endpoints).
 	Text string
+	// Raw is true when the handler wrote the body and content type itself.
+	Raw bool
 	// Cookie, when set, is sent as the id_token cookie with CookieMaxAge.
 	Cookie       string
 	CookieMaxAge time.Duration
@@ -54,6 +57,23 @@ type Route struct {
 	Body   *Schema
 	Query  *Schema
 	Handle func(*Request) (Response, error)
+	// OK documents the success answer.
+	OK Doc
+	// Errors are the notable error answers: status → message codes (the 401s of the token,
+	// 400 for a body and 413 are implied and documented for every route).
+	Errors map[int][]string
+}
+
+// Doc documents a success answer.
+type Doc struct {
+	// Status defaults to 200.
+	Status int
+	// Description says what the answer is.
+	Description string
+	// Text is true for a text/plain answer (a raw token).
+	Text bool
+	// Example is an example body; nil for `null`.
+	Example any
 }
 
 // Router dispatches requests to routes and renders answers.
@@ -103,6 +123,7 @@ func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
 	route := rt.routes[string(ctx.Path())][string(ctx.Method())]
 	if route == nil {
 		rt.renderError(ctx, reqID, failure.New(404, fmt.Sprintf("Route %s:%s not found", ctx.Method(), ctx.Path())))
+		metrics.ObserveRequest("unmatched", "", 404, time.Since(start))
 		return
 	}
 	resp, err := rt.serve(ctx, route)
@@ -111,6 +132,7 @@ func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
 	} else {
 		render(ctx, resp)
 	}
+	metrics.ObserveRequest(route.Path, route.Method, ctx.Response.StatusCode(), time.Since(start))
 	if rt.log.IsDebug() {
 		rt.log.Debug("request", "request", reqID, "method", route.Method, "route", route.Path,
 			"status", ctx.Response.StatusCode(), "duration", time.Since(start))
@@ -304,6 +326,7 @@ func render(ctx *fasthttp.RequestCtx, r Response) {
 		fasthttp.ReleaseCookie(c)
 	}
 	switch {
+	case r.Raw:
 	case status == 204:
 	case r.Text != "":
 		ctx.Response.Header.SetContentType("text/plain; charset=utf-8")

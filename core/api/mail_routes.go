@@ -2,6 +2,7 @@ package api
 
 import (
 	"github.com/gatehouse/gatehouse/core/auth"
+	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/mail"
 )
 
@@ -32,22 +33,34 @@ func MailRoutes(a *auth.Service) []*Route {
 	}
 	return []*Route{
 		{Method: "POST", Path: "/user/password/reset/send", Summary: "Send a password reset code", Body: emailBody, Query: MailQuery,
+			OK:     Doc{Description: "null, also for an unknown address (which gets no mail)"},
+			Errors: map[int][]string{403: {failure.CodeForbiddenMailDomain}, 429: {auth.CodeTooManyResetMails}, 500: {mail.CodeNoTemplate}},
 			Handle: sendReset(mail.PurposePasswordReset)},
 		{Method: "POST", Path: "/auth/forgot-password", Summary: "Send a password reset link", Body: emailBody, Query: MailQuery,
+			OK:     Doc{Description: "null, also for an unknown address; the mail carries a link with the code PUT /user/password/otp takes"},
+			Errors: map[int][]string{403: {failure.CodeForbiddenMailDomain}, 429: {auth.CodeTooManyResetMails}, 500: {mail.CodeNoTemplate}},
 			Handle: sendReset(mail.PurposeForgotPassword)},
 		{Method: "POST", Path: "/user/password/reset/validate", Summary: "Check a password reset code (it is not used up)", Body: validateBody,
+			OK:     Doc{Description: "null; the code is not used up"},
+			Errors: map[int][]string{401: {auth.CodeOTPInvalid}, 429: {auth.CodeTooManyOTPChecks}},
 			Handle: func(req *Request) (Response, error) {
 				return Response{}, a.ValidateReset(req.Body["email"], req.Body["otp"])
 			}},
 		{Method: "PUT", Path: "/user/password/otp", Summary: "Set a new password with a reset code", Body: resetBody,
+			OK:     Doc{Description: "null; every session of the user is revoked"},
+			Errors: map[int][]string{400: {"Password must contain at least one uppercase character"}, 401: {auth.CodeOTPInvalid}, 429: {auth.CodeTooManyOTPChecks}},
 			Handle: func(req *Request) (Response, error) {
 				return Response{}, a.ResetPassword(req.Ctx, req.Body["userEmail"], req.Body["otp"], req.Body["newPassword"])
 			}},
 		{Method: "POST", Path: "/user/email/initiate", Summary: "Start moving the account to a new address", Auth: auth.SudoOrAccess, Body: initiateBody, Query: MailQuery,
+			OK:     Doc{Description: "null; a 6-digit code is sent to the new address"},
+			Errors: map[int][]string{400: {auth.CodeInvalidEmailAddress}, 403: {failure.CodeForbiddenMailDomain}, 409: {auth.CodeNewEmailInUse}, 429: {auth.CodeTooManyTransfers}, 500: {mail.CodeNoTemplate}},
 			Handle: func(req *Request) (Response, error) {
 				return Response{}, a.InitiateTransfer(req.Principal, req.Body["email"], authMailContext(req))
 			}},
 		{Method: "PUT", Path: "/user/email", Summary: "Complete the address transfer with its code", Auth: auth.Access, Body: otpBody,
+			OK:     Doc{Description: "null; the old address gets a notice"},
+			Errors: map[int][]string{401: {auth.CodeOTPInvalid}, 409: {auth.CodeNewEmailInUse, auth.CodeNoPendingTransfer}},
 			Handle: func(req *Request) (Response, error) {
 				return Response{}, a.CompleteTransfer(req.Principal, req.Body["otp"])
 			}},

@@ -4,6 +4,8 @@ import (
 	"crypto/subtle"
 
 	"github.com/gatehouse/gatehouse/core/auth"
+	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/core/token"
 )
 
@@ -45,6 +47,8 @@ func AuthRoutes(a *auth.Service, adminToken string) []*Route {
 	userID := func(p auth.Principal) any { return map[string]uint64{"userId": p.UserID} }
 	return []*Route{
 		{Method: "POST", Path: "/auth/login", Summary: "Log in with email and password", Body: loginBody, Query: cookieQuery,
+			OK:     Doc{Description: "the refresh token, or a partial token when a 2FA method is active", Text: true},
+			Errors: map[int][]string{401: {failure.CodePasswordIncorrect}, 429: {failure.CodeTooManyPassword}, 500: {failure.CodeNoPasswordInfo}, 503: {failure.CodeHashingUnavailable}},
 			Handle: func(req *Request) (Response, error) {
 				tok, typ, err := a.Login(req.Ctx, req.Body["username"], req.Body["password"])
 				if err != nil {
@@ -53,6 +57,7 @@ func AuthRoutes(a *auth.Service, adminToken string) []*Route {
 				return tokenResponse(req, tok, typ), nil
 			}},
 		{Method: "GET", Path: "/auth/refreshtoken", Summary: "Get a new refresh token in the same session", Auth: auth.Refresh, Query: cookieQuery,
+			OK: Doc{Description: "a new refresh token in the same session; the presented one stays valid until it expires", Text: true},
 			Handle: func(req *Request) (Response, error) {
 				tok, err := a.RefreshToken(req.Principal)
 				if err != nil {
@@ -61,6 +66,7 @@ func AuthRoutes(a *auth.Service, adminToken string) []*Route {
 				return tokenResponse(req, tok, token.Refresh), nil
 			}},
 		{Method: "GET", Path: "/auth/accesstoken", Summary: "Get an access token", Auth: auth.RefreshForAccess, Query: cookieQuery,
+			OK: Doc{Description: "an access token", Text: true},
 			Handle: func(req *Request) (Response, error) {
 				tok, err := a.MintInSession(req.Principal, token.Access)
 				if err != nil {
@@ -69,19 +75,26 @@ func AuthRoutes(a *auth.Service, adminToken string) []*Route {
 				return tokenResponse(req, tok, token.Access), nil
 			}},
 		{Method: "GET", Path: "/auth/refreshtoken/validate", Summary: "Validate a refresh token", Auth: auth.Refresh,
+			OK:     Doc{Description: "the token's user", Example: map[string]int{"userId": 1}},
 			Handle: func(req *Request) (Response, error) { return Response{JSON: userID(req.Principal)}, nil }},
 		{Method: "GET", Path: "/auth/accesstoken/validate", Summary: "Validate an access token", Auth: auth.Access,
+			OK:     Doc{Description: "the token's user", Example: map[string]int{"userId": 1}},
 			Handle: func(req *Request) (Response, error) { return Response{JSON: userID(req.Principal)}, nil }},
 		{Method: "POST", Path: "/auth/logout", Summary: "Log out: revoke this session", Auth: auth.Refresh,
+			OK:     Doc{Status: 204, Description: "the session and its tokens are revoked"},
 			Handle: func(req *Request) (Response, error) { return Response{Status: 204}, a.Logout(req.Principal) }},
 		{Method: "POST", Path: "/auth/logout/all", Summary: "Revoke every session of the user", Auth: auth.Refresh,
+			OK:     Doc{Status: 204, Description: "every session of the user is revoked"},
 			Handle: func(req *Request) (Response, error) { return Response{Status: 204}, a.LogoutAll(req.Principal) }},
 		{Method: "GET", Path: "/.well-known/jwks.json", Summary: "Public signing keys (JWKS)",
+			OK: Doc{Description: "the public signing keys (RFC 7517)", Example: map[string]any{"keys": []map[string]string{{"kty": "OKP", "crv": "Ed25519", "x": "...", "kid": "...", "use": "sig", "alg": "EdDSA"}}}},
 			Handle: func(req *Request) (Response, error) {
 				req.Ctx.Response.Header.Set("Cache-Control", "public, max-age=300")
 				return Response{JSON: rawJSON(a.Minter.JWKS())}, nil
 			}},
 		{Method: "POST", Path: "/user", Summary: "Register an account", Body: registerBody,
+			OK:     Doc{Description: "the new account", Example: map[string]int{"userId": 1}},
+			Errors: map[int][]string{400: {"Password must contain at least one uppercase character"}, 403: {failure.CodeRegistrationClosed, failure.CodeForbiddenMailDomain}, 409: {failure.CodeEmailAlreadyInUse}},
 			Handle: func(req *Request) (Response, error) {
 				admin := false
 				if adminToken != "" {
@@ -96,6 +109,8 @@ func AuthRoutes(a *auth.Service, adminToken string) []*Route {
 				return Response{JSON: map[string]uint64{"userId": id}}, nil
 			}},
 		{Method: "PUT", Path: "/user/password/old-password", Summary: "Change the password with the old one", Auth: auth.SudoOrAccess, Body: oldPasswordBody,
+			OK:     Doc{Description: "null; every other session of the user is revoked"},
+			Errors: map[int][]string{400: {"Password must contain at least one uppercase character"}, 401: {failure.CodePasswordIncorrect}, 429: {failure.CodeTooManyPassword}, 500: {failure.CodeNoPasswordInfo}},
 			Handle: func(req *Request) (Response, error) {
 				return Response{}, a.ChangePassword(req.Ctx, req.Principal, req.Body["oldPassword"], req.Body["newPassword"])
 			}},
@@ -106,13 +121,22 @@ func AuthRoutes(a *auth.Service, adminToken string) []*Route {
 func OperationRoutes(h Health) []*Route {
 	return []*Route{
 		{Method: "GET", Path: "/healthz", Summary: "The process serves",
+			OK:     Doc{Description: "the process serves", Example: map[string]string{"status": "ok"}},
 			Handle: func(*Request) (Response, error) { return Response{JSON: map[string]string{"status": "ok"}}, nil }},
 		{Method: "GET", Path: "/readyz", Summary: "The store is open and every configured plugin is loaded",
+			OK:     Doc{Description: "the store is open and every configured plugin is loaded", Example: map[string]string{"status": "ready"}},
+			Errors: map[int][]string{503: {"STORE_CLOSED", "PLUGIN_NOT_LOADED: <ids>"}},
 			Handle: func(*Request) (Response, error) {
 				if err := h.Ready(); err != nil {
 					return Response{}, err
 				}
 				return Response{JSON: map[string]string{"status": "ready"}}, nil
+			}},
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics",
+			OK: Doc{Description: "the Prometheus text format"},
+			Handle: func(req *Request) (Response, error) {
+				req.Ctx.Response.Header.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+				return Response{Raw: true}, metrics.Write(req.Ctx.Response.BodyWriter())
 			}},
 	}
 }

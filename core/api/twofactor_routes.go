@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/auth"
+	"github.com/gatehouse/gatehouse/core/mail"
 	"github.com/gatehouse/gatehouse/core/twofactor"
 )
 
@@ -33,6 +34,7 @@ func mailContext(req *Request) twofactor.MailContext {
 func TwoFactorRoutes(tf *twofactor.Service) []*Route {
 	routes := []*Route{
 		{Method: "GET", Path: "/user/2fa", Summary: "The user's active 2FA methods", Auth: auth.AccessOrPartial,
+			OK: Doc{Description: "the active methods; an inactive method's key is absent", Example: map[string]any{"enabled": true, "totp": map[string]string{"completedAt": "2026-01-01T00:00:00Z"}, "recoveryCodes": map[string]string{"completedAt": "2026-01-01T00:00:00Z"}, "methods": []map[string]string{{"id": "totp", "completedAt": "2026-01-01T00:00:00Z"}}}},
 			Handle: func(req *Request) (Response, error) {
 				st, err := tf.Status(req.Principal)
 				return Response{JSON: st}, err
@@ -43,16 +45,22 @@ func TwoFactorRoutes(tf *twofactor.Service) []*Route {
 	}
 	return append(routes,
 		&Route{Method: "POST", Path: "/user/2fa/recovery-code/authenticate", Summary: "Verify a recovery code (it is used up)", Auth: auth.AccessOrPartial, Body: recoveryCodeBody,
+			OK:     Doc{Description: "a sudo token; with a partial token also the access and refresh tokens", Example: twofactor.Tokens{AccessToken: "...", RefreshToken: "...", SudoToken: "..."}},
+			Errors: map[int][]string{401: {twofactor.CodeRecoveryInvalid}, 409: {twofactor.CodeRecoveryUninitialized}, 429: {twofactor.CodeTooManyRecovery}},
 			Handle: func(req *Request) (Response, error) {
 				t, err := tf.RecoveryAuthenticate(req.Principal, req.Body["recoveryCode"])
 				return Response{JSON: t}, err
 			}},
 		&Route{Method: "POST", Path: "/user/2fa/recovery-code/reset", Summary: "Replace the recovery codes", Auth: auth.Sudo, Body: emptyBody,
+			OK:     Doc{Description: "10 new recovery codes; the old ones stop working", Example: map[string][]string{"recoveryCodes": {"..."}}},
+			Errors: map[int][]string{409: {twofactor.Code2FADisabled}},
 			Handle: func(req *Request) (Response, error) {
 				codes, err := tf.RecoveryReset(req.Principal)
 				return Response{JSON: map[string][]string{"recoveryCodes": codes}}, err
 			}},
 		&Route{Method: "GET", Path: "/user/2fa/recovery-code/next-guess", Summary: "Time until the next recovery code guess", Auth: auth.AccessOrPartial,
+			OK:     Doc{Description: "seconds until the next guess is allowed", Example: map[string]int{"duration": 0}},
+			Errors: map[int][]string{409: {twofactor.CodeRecoveryUninitialized}},
 			Handle: func(req *Request) (Response, error) {
 				d, err := tf.RecoveryNextGuess(req.Principal)
 				return Response{JSON: duration(d)}, err
@@ -62,6 +70,7 @@ func TwoFactorRoutes(tf *twofactor.Service) []*Route {
 
 func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 	id := info.ID
+	c := info.Codes
 	base := "/user/2fa/" + id
 	setupBody := &Schema{}
 	for _, f := range info.SetupFields {
@@ -73,6 +82,8 @@ func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 	}
 	routes := []*Route{
 		{Method: "POST", Path: base + "/setup", Summary: "Set up or reset " + id, Auth: auth.SudoOrAccess, Body: setupBody, Query: MailQuery,
+			OK:     Doc{Description: "an otpauth URL and its QR code, or null when the method mails a code", Example: twofactor.SetupResult{URL: "otpauth://totp/...", QR: "data:image/png;base64,..."}},
+			Errors: setupErrors(info),
 			Handle: func(req *Request) (Response, error) {
 				params := map[string]string{}
 				for _, f := range info.SetupFields {
@@ -85,33 +96,60 @@ func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 				return Response{JSON: res}, nil
 			}},
 		{Method: "POST", Path: base + "/enable", Summary: "Activate " + id + " with its first code", Auth: auth.Access, Body: codeBody,
+			OK:     Doc{Description: "the recovery codes when this is the first active method, else []", Example: map[string][]string{"recoveryCodes": {"..."}}},
+			Errors: map[int][]string{401: {c.Invalid}, 409: {c.Uninitialized}, 429: {c.TooMany}, 500: {c.Corrupt}},
 			Handle: func(req *Request) (Response, error) {
 				codes, err := tf.Enable(req.Ctx, req.Principal, id, req.Body[info.CodeField])
 				return Response{JSON: map[string][]string{"recoveryCodes": codes}}, err
 			}},
 		{Method: "POST", Path: base + "/authenticate", Summary: "Verify a " + id + " code", Auth: auth.AccessOrPartial, Body: codeBody,
+			OK:     Doc{Description: "a sudo token; with a partial token also the access and refresh tokens", Example: twofactor.Tokens{AccessToken: "...", RefreshToken: "...", SudoToken: "..."}},
+			Errors: map[int][]string{401: {c.Invalid}, 409: {c.Inactive}, 429: {c.TooMany}, 500: {c.Corrupt}},
 			Handle: func(req *Request) (Response, error) {
 				t, err := tf.Authenticate(req.Ctx, req.Principal, id, req.Body[info.CodeField])
 				return Response{JSON: t}, err
 			}},
 		{Method: "GET", Path: base + "/next-guess", Summary: "Time until the next " + id + " guess", Auth: auth.AccessOrPartial,
+			OK:     Doc{Description: "seconds until the next guess is allowed", Example: map[string]int{"duration": 0}},
+			Errors: map[int][]string{409: {c.Uninitialized}},
 			Handle: func(req *Request) (Response, error) {
 				d, err := tf.NextGuess(req.Ctx, req.Principal, id)
 				return Response{JSON: duration(d)}, err
 			}},
 		{Method: "DELETE", Path: base, Summary: "Deactivate " + id, Auth: auth.Sudo,
+			OK:     Doc{Description: "null; the last active method turns 2FA off and deletes the recovery codes"},
+			Errors: map[int][]string{409: {c.AlreadyInactive}},
 			Handle: func(req *Request) (Response, error) { return Response{}, tf.Delete(req.Principal, id) }},
 	}
 	if info.Challenges {
 		routes = append(routes, &Route{Method: "GET", Path: base + "/next-email", Summary: "Time until the next " + id + " email may be sent", Auth: auth.AccessOrPartial,
+			OK:     Doc{Description: "seconds until the next email may be sent", Example: map[string]int{"duration": 0}},
+			Errors: map[int][]string{409: {c.Uninitialized}},
 			Handle: func(req *Request) (Response, error) {
 				d, err := tf.NextEmail(req.Ctx, req.Principal, id)
 				return Response{JSON: duration(d)}, err
 			}})
 		routes = append(routes, &Route{Method: "POST", Path: base + "/challenge", Summary: "Send a " + id + " code", Auth: auth.AccessOrPartial, Body: emptyBody, Query: MailQuery,
+			OK:     Doc{Description: "null; a code is sent"},
+			Errors: map[int][]string{409: {c.Uninitialized}, 429: {c.TooManySends}, 500: {mail.CodeNoTemplate}},
 			Handle: func(req *Request) (Response, error) {
 				return Response{}, tf.Challenge(req.Ctx, req.Principal, id, mailContext(req))
 			}})
 	}
 	return routes
+}
+
+func setupErrors(info twofactor.Info) map[int][]string {
+	errs := map[int][]string{}
+	for _, f := range info.SetupFields {
+		if f == "email" {
+			errs[400] = []string{twofactor.CodeInvalidEmail}
+			errs[403] = []string{"FORBIDDEN_MAIL_PROVIDER"}
+		}
+	}
+	if info.Challenges {
+		errs[429] = []string{info.Codes.TooManySends}
+		errs[500] = []string{mail.CodeNoTemplate}
+	}
+	return errs
 }

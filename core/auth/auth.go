@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/limit"
 	"github.com/gatehouse/gatehouse/core/maildomain"
+	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/core/otp"
 	"github.com/gatehouse/gatehouse/core/password"
 	"github.com/gatehouse/gatehouse/core/session"
@@ -270,10 +271,30 @@ func (s *Service) Login(ctx context.Context, username, pw string) (string, token
 			return err
 		}, nil
 	})
+	metrics.Logins.WithLabelValues(outcome(err, typ)).Inc()
 	if err != nil {
 		return "", "", err
 	}
 	return tok, typ, nil
+}
+
+// outcome labels a login for the metrics.
+func outcome(err error, typ token.Type) string {
+	if err == nil {
+		if typ == token.Partial {
+			return "partial"
+		}
+		return "success"
+	}
+	if fe, ok := failure.As(err); ok {
+		switch fe.Status {
+		case 401:
+			return "wrong"
+		case 429:
+			return "throttled"
+		}
+	}
+	return "error"
 }
 
 // openSession creates a session that lives as long as the first token, and mints that token.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/core/store"
 )
 
@@ -120,6 +121,7 @@ func (l *Limiter) Guess(f Factor, s Subject, evaluate func() (Outcome, func(stor
 		return err
 	}
 	if wait := state.Wait(l.now()); wait > 0 {
+		metrics.Throttled.WithLabelValues(f.Name).Inc()
 		return failure.TooManyRequests(f.Code, wait)
 	}
 	outcome, commit, evalErr := evaluate()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/core/store"
 )
 
@@ -66,6 +67,7 @@ func (l *Limiter) TakeSend(txn store.Txn, p SendPolicy, f Factor, s Subject) err
 	}
 	now := l.now()
 	if wait := p.wait(st, now); wait > 0 {
+		metrics.Throttled.WithLabelValues(f.Name).Inc()
 		return failure.TooManyRequests(f.Code, wait)
 	}
 	if now.Sub(st.WindowStart) >= 24*time.Hour {

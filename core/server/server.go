@@ -139,6 +139,8 @@ func (s *Server) assemble() error {
 	s.router.Add(api.AuthRoutes(s.auth, cfg.AdminToken)...)
 	s.router.Add(api.TwoFactorRoutes(s.twoFactor)...)
 	s.router.Add(api.MailRoutes(s.auth)...)
+	s.router.Add(api.DocRoutes(s.router, Version, cfg.PublicURL)...)
+	s.registerMetrics()
 	s.router.Add(api.OperationRoutes(s)...)
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/limit"
 	"github.com/gatehouse/gatehouse/core/mail"
+	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/core/recovery"
 	"github.com/gatehouse/gatehouse/core/seal"
 	"github.com/gatehouse/gatehouse/core/store"
@@ -362,7 +363,7 @@ func markUsed(txn store.Txn, userID uint64, info Info, key string) error {
 func (s *Service) guessCode(ctx context.Context, p auth.Principal, info Info, pick func(record) ([]byte, error),
 	hook func(context.Context, Request) (Result, error), code string,
 	commit func(txn store.Txn, rec record, res Result) error) error {
-	return s.Limiter.Guess(factor(info), subject(p.UserID), func() (limit.Outcome, func(store.Txn) error, error) {
+	err := s.Limiter.Guess(factor(info), subject(p.UserID), func() (limit.Outcome, func(store.Txn) error, error) {
 		rec, _, req, err := s.readRecord(ctx, p, info)
 		if err != nil {
 			return limit.NotCounted, nil, err
@@ -397,6 +398,26 @@ func (s *Service) guessCode(ctx context.Context, p auth.Principal, info Info, pi
 			return commit(txn, rec, res)
 		}, nil
 	})
+	metrics.SecondFactor.WithLabelValues(info.ID, verificationOutcome(err)).Inc()
+	return err
+}
+
+// verificationOutcome labels a code check for the metrics.
+func verificationOutcome(err error) string {
+	if err == nil {
+		return "success"
+	}
+	if fe, ok := failure.As(err); ok {
+		switch fe.Status {
+		case 401:
+			return "wrong"
+		case 429:
+			return "throttled"
+		case 409:
+			return "inactive"
+		}
+	}
+	return "error"
 }
 
 // updateState replaces whichever of the pending or active state was passed to the hook.
@@ -639,6 +660,7 @@ func (s *Service) RecoveryAuthenticate(p auth.Principal, code string) (Tokens, e
 			return s.finishLogin(txn, p)
 		}, nil
 	})
+	metrics.SecondFactor.WithLabelValues("recovery-code", verificationOutcome(err)).Inc()
 	if err != nil {
 		return Tokens{}, err
 	}
