@@ -24,6 +24,9 @@ Usage:
   gatehouse serve [flags]                 start the server (gatehouse serve --help lists every setting)
   gatehouse user create --email E [flags] create an account; the password is read from stdin
   gatehouse plugin inspect FILE.wasm      describe a plugin and say whether this host can load it
+  gatehouse backup [--data DIR] FILE      write an online backup of the store (the server may run)
+  gatehouse restore [--data DIR] FILE     load a backup into an empty store (the server must be stopped)
+  gatehouse keys rotate [--data DIR]      start signing with a new key; tokens of the old one stay valid
 `
 
 func main() {
@@ -44,6 +47,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	case "plugin":
 		return pluginCommand(args[1:], stdout, stderr)
+	case "backup":
+		return backupCommand(args[1:], stdout, stderr)
+	case "restore":
+		return restoreCommand(args[1:], stdout, stderr)
+	case "keys":
+		return keysCommand(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

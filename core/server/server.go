@@ -53,6 +53,7 @@ type Server struct {
 	twoFactor *twofactor.Service
 	outbox    *mail.Outbox
 	plugins   *host.Host
+	sealer    *seal.Sealer
 	router    *api.Router
 	http      *fasthttp.Server
 	closed    atomic.Bool
@@ -79,6 +80,7 @@ func (s *Server) assemble() error {
 	if err != nil {
 		return err
 	}
+	s.sealer = sealer
 	now := time.Now
 	keys, err := token.EnsureKeys(s.store, sealer, now())
 	if err != nil {
@@ -211,6 +213,13 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	if ready != nil {
 		ready(ln.Addr())
 	}
+	stopAdmin, err := s.serveAdmin(ctx)
+	if err != nil {
+		ln.Close()
+		s.Close()
+		return err
+	}
+	defer stopAdmin()
 	mailCtx, stopMail := context.WithCancel(context.Background())
 	mailDone := s.outbox.Start(mailCtx)
 	defer func() { stopMail(); <-mailDone }()
@@ -232,6 +241,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	}
 	stopMail()
 	<-mailDone
+	stopAdmin()
 	return s.Close()
 }
 

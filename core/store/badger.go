@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"sync"
@@ -162,3 +163,24 @@ func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(fmt.Sprintf(f, a.
 func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(fmt.Sprintf(f, a...)) }
 func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(fmt.Sprintf(f, a...)) }
 func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Trace(fmt.Sprintf(f, a...)) }
+
+// Backup writes a full, consistent snapshot of the store to w (Badger's backup stream) while
+// the store stays online.
+func (b *Badger) Backup(w io.Writer) error {
+	_, err := b.db.Backup(w, 0)
+	return err
+}
+
+// Restore loads a backup made by Backup into the store. It is meant for an empty store.
+func (b *Badger) Restore(r io.Reader) error {
+	return b.db.Load(r, 256)
+}
+
+// Empty reports whether the store holds no key.
+func (b *Badger) Empty() (bool, error) {
+	empty := true
+	err := b.View(func(txn Txn) error {
+		return txn.Scan([]byte(Layout), func(_, _ []byte) bool { empty = false; return false })
+	})
+	return empty, err
+}

@@ -162,3 +162,36 @@ func TestVerifiedCacheRespectsExpiryAndKeyRemoval(t *testing.T) {
 	}
 	_ = keys
 }
+
+func TestRotateKeepsKeysOfTokensInDate(t *testing.T) {
+	st := storetest.Open(t)
+	sealer, _ := seal.New(make([]byte, 32))
+	t0 := time.Unix(1_800_000_000, 0)
+	first, err := EnsureKeys(st, sealer, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := NewMinter("iss", Lifetimes{Refresh: time.Hour}, first, func() time.Time { return t0.Add(time.Minute) })
+	old, _ := m.Mint(Refresh, 1, "s")
+
+	keys, err := Rotate(st, sealer, t0.Add(2*time.Minute), time.Hour)
+	if err != nil || len(keys) != 2 || keys[1].ID != first[0].ID {
+		t.Fatalf("after the first rotation: %v %v", keys, err)
+	}
+	if err := m.SetKeys(keys); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(old); err != nil {
+		t.Fatalf("a token of the previous key must stay valid: %v", err)
+	}
+	fresh, _ := m.Mint(Refresh, 1, "s")
+	if !strings.Contains(string(m.JWKS()), first[0].ID) || !strings.Contains(string(m.JWKS()), keys[0].ID) {
+		t.Fatal("JWKS must list both keys")
+	}
+	_ = fresh
+	// Two hours later the first key signed nothing still valid: the next rotation drops it.
+	keys, err = Rotate(st, sealer, t0.Add(3*time.Hour), time.Hour)
+	if err != nil || len(keys) != 2 || keys[0].ID == first[0].ID || keys[1].ID == first[0].ID {
+		t.Fatalf("after the second rotation: %v %v", keys, err)
+	}
+}

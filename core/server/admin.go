@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/seal"
+	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/core/token"
+)
+
+// AdminSocket is the admin socket's file name in the data folder. Only the owner of the data
+// folder can reach it (mode 0600): it serves online backups and key rotation to the gatehouse
+// command on the same machine.
+const AdminSocket = "admin.sock"
+
+// longestTokenLifetime bounds how long a retired signing key must keep verifying.
+func (s *Server) longestTokenLifetime() time.Duration {
+	return max(s.cfg.RefreshTTL, s.cfg.AccessTTL, s.cfg.SudoTTL, s.cfg.PartialTTL)
+}
+
+// RotateKeys adds a signing key, retires those no token in date can carry, and starts signing
+// with the new one at once. It returns the key ids, newest first.
+func (s *Server) RotateKeys() ([]string, error) {
+	keys, err := token.Rotate(s.store, s.sealer, time.Now(), s.longestTokenLifetime())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.auth.Minter.SetKeys(keys); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	s.log.Info("signing keys rotated", "signing", ids[0], "keys", len(ids))
+	return ids, nil
+}
+
+// serveAdmin listens on the admin socket until ctx is done.
+func (s *Server) serveAdmin(ctx context.Context) (stop func(), err error) {
+	path := filepath.Join(s.cfg.DataDir, AdminSocket)
+	_ = os.Remove(path) // a stale socket of a killed process
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("server: admin socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/backup", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if err := s.store.Backup(w); err != nil {
+			s.log.Error("backup failed", "error", err)
+			return
+		}
+		s.log.Info("online backup written")
+	})
+	mux.HandleFunc("POST /v1/keys/rotate", func(w http.ResponseWriter, r *http.Request) {
+		ids, err := s.RotateKeys()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string][]string{"keys": ids})
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+		_ = os.Remove(path)
+	}, nil
+}
+
+// AdminClient talks to a running server's admin socket.
+type AdminClient struct{ http *http.Client }
+
+// DialAdmin returns a client of the server running on dataDir, or ErrNotRunning.
+func DialAdmin(dataDir string) (*AdminClient, error) {
+	path := filepath.Join(dataDir, AdminSocket)
+	conn, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return nil, ErrNotRunning
+	}
+	conn.Close()
+	return &AdminClient{http: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}}, nil
+}
+
+// ErrNotRunning is returned by DialAdmin when no server runs on the data folder.
+var ErrNotRunning = errors.New("server: no server is running on this data folder")
+
+// Backup streams an online backup into w.
+func (c *AdminClient) Backup(w io.Writer) error {
+	resp, err := c.http.Post("http://admin/v1/backup", "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("server: backup: %s", resp.Status)
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// RotateKeys asks the running server to rotate its signing keys.
+func (c *AdminClient) RotateKeys() ([]string, error) {
+	resp, err := c.http.Post("http://admin/v1/keys/rotate", "", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return nil, fmt.Errorf("server: keys rotate: %s: %s", resp.Status, msg)
+	}
+	var out map[string][]string
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	return out["keys"], err
+}
+
+// OfflineStore opens the store and master key of a data folder for the admin commands when no
+// server runs on it.
+func OfflineStore(dataDir string) (*store.Badger, *seal.Sealer, error) {
+	st, err := store.OpenBadger(filepath.Join(dataDir, "store"), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	sealer, err := seal.LoadOrCreate(dataDir)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, sealer, nil
+}
