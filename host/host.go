@@ -90,6 +90,18 @@ type Config struct {
 	// Clock gives the "now" passed in every request. Default time.Now.
 	Clock func() time.Time
 
+	// SMTP is the relay of the smtp capability. Default: none (every send
+	// fails temporarily).
+	SMTP SMTPConfig
+
+	// OutboxDir is the folder the outbox capability writes messages into
+	// (created 0700). Default "": every write fails temporarily.
+	OutboxDir string
+
+	// HTTPConnections are the named destinations of the http capability,
+	// by name; New refuses an invalid one. Default none.
+	HTTPConnections map[string]HTTPConnection
+
 	// grantAll grants every capability a module imports (Inspect only).
 	grantAll bool
 }
@@ -159,6 +171,8 @@ type Host struct {
 	cfg   Config
 	log   hclog.Logger
 	cache wazero.CompilationCache
+	// transports serve the smtp, outbox and http capabilities.
+	transports *transports
 
 	mu      sync.RWMutex
 	plugins map[string]*plugin // loaded, by id
@@ -171,6 +185,11 @@ type Host struct {
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	cfg = cfg.withDefaults()
 	h := &Host{cfg: cfg, log: cfg.Logger.Named("plugins"), plugins: map[string]*plugin{}}
+	t, err := newTransports(&h.cfg)
+	if err != nil {
+		return nil, err
+	}
+	h.transports = t
 	if cfg.CacheDir != "" {
 		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
 			return nil, fmt.Errorf("host: compilation cache: %w", err)
@@ -374,6 +393,7 @@ func (h *Host) Close(ctx context.Context) error {
 		errs = append(errs, p.close(ctx))
 	}
 	errs = append(errs, h.cache.Close(ctx))
+	h.transports.close()
 	return errors.Join(errs...)
 }
 

@@ -141,7 +141,8 @@ func TestLoadFailures(t *testing.T) {
 		{"unknown-import", nil, `imports unknown module "env"`},
 		{"cap-crypto", nil, `capability "crypto" is not granted to password.cap-crypto`},
 		{"cap-undeclared", []string{"crypto"}, `imports capability "crypto" (module gatehouse_crypto_v1) that its descriptor does not declare`},
-		{"cap-http", []string{"http"}, `imports capability "http", which this host does not provide yet`},
+		{"cap-http", nil, `capability "http" is not granted to password.cap-http by the operator`},
+		{"cap-http-granted-other", []string{"smtp"}, `capability "http" is not granted to password.cap-http by the operator`},
 		{"not-wasm", nil, "not a valid WebAssembly module"},
 	}
 	h := newHost(t, host.Config{})
@@ -155,7 +156,7 @@ func TestLoadFailures(t *testing.T) {
 			}
 			wasm := []byte("not wasm")
 			if tt.fixture != "not-wasm" {
-				wasm = fixture(t, tt.fixture)
+				wasm = fixture(t, strings.TrimSuffix(tt.fixture, "-granted-other"))
 			}
 			err := h.Load(context.Background(), tt.fixture, wasm)
 			var le *host.LoadError

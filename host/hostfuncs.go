@@ -135,9 +135,8 @@ type capabilityImpl struct {
 	types map[string]string
 }
 
-// capabilityImpls are the capabilities this host provides. ABI v1 also
-// reserves "http" and "smtp" (see ABI.md); a plugin importing them does not
-// load until the host provides them.
+// capabilityImpls are the capabilities this host provides: crypto here, and
+// the transports smtp, outbox and http, registered by transport.go.
 var capabilityImpls = map[string]capabilityImpl{
 	abi.CapCrypto: newCapability(map[string]hostFunc{
 		abi.FuncHMAC: {params: []api.ValueType{i32, i32, i32, i32, i32, i32, i32}, results: []api.ValueType{i32}, fn: func(p *plugin) api.GoModuleFunc {

@@ -21,7 +21,7 @@ func TestInspect(t *testing.T) {
 		{"cap-crypto", true, "password.cap-crypto", []string{"crypto"}, ""},
 		{"abi-v2", false, "", nil, "unsupported ABI version 2"},
 		{"cap-undeclared", false, "password.cap-undeclared", []string{"crypto"}, "does not declare"},
-		{"cap-http", false, "", nil, "does not provide yet"},
+		{"cap-http", true, "password.cap-http", []string{"http"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {

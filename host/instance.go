@@ -29,6 +29,10 @@ type callState struct {
 	output   []byte
 	overflow bool
 	logLines int
+	// reply is the reply of the last transport capability call (see
+	// abi.FuncReplyRead); replied is true once there is one.
+	reply   []byte
+	replied bool
 }
 
 type stateKey struct{}

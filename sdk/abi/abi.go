@@ -252,16 +252,20 @@ type HookSpec struct {
 const (
 	// CapCrypto is native cryptography (HMAC), module "gatehouse_crypto_v1".
 	CapCrypto = "crypto"
-	// CapHTTP is HTTP requests to connections the operator names,
-	// module "gatehouse_http_v1". Provisional: see host/ABI.md.
+	// CapHTTP is HTTP requests through connections the operator configures
+	// and names, module "gatehouse_http_v1" (FuncHTTPRequest).
 	CapHTTP = "http"
 	// CapSMTP is mail submission through the operator's relay,
-	// module "gatehouse_smtp_v1". Provisional: see host/ABI.md.
+	// module "gatehouse_smtp_v1" (FuncSMTPSend).
 	CapSMTP = "smtp"
+	// CapOutbox is writing messages as files into the operator's
+	// development folder, module "gatehouse_outbox_v1" (FuncOutboxWrite).
+	// ABI v1.1.
+	CapOutbox = "outbox"
 )
 
 // Capabilities lists every capability ABI v1 defines.
-var Capabilities = []string{CapCrypto, CapHTTP, CapSMTP}
+var Capabilities = []string{CapCrypto, CapHTTP, CapSMTP, CapOutbox}
 
 // CapabilityModule returns the import module name of a capability:
 // "gatehouse_" + name + "_v1".

@@ -1,7 +1,23 @@
 // Package mailer is the SDK for mail-transport plugins: implement Mailer and
-// call Register from init. The host side of this hook is not wired yet (ABI
-// v1 defines it; see host/ABI.md). A mailer reaches the network only through
-// the http or smtp capability, which the operator grants.
+// call Register from init. Compose renders a request as an RFC 5322 message.
+//
+// A mailer reaches the outside only through a transport capability the
+// operator grants: sdk/smtp (the operator's relay), sdk/outbox (the
+// development folder) or sdk/httpconn (named HTTP connections, such as an
+// email API). The host retries a message whose delivery failed temporarily
+// and drops one refused for good (a *PermanentError); every retry carries the
+// same MessageID, so derive what must not be duplicated from it.
+//
+//	type relay struct{}
+//
+//	func (relay) Deliver(req *mailer.Request) error {
+//		msg, err := mailer.Compose(req)
+//		if err != nil {
+//			return &mailer.PermanentError{Reasons: []sdk.Reason{{Code: "MAIL_BAD_MESSAGE", Message: err.Error()}}}
+//		}
+//		from, _ := mailer.Address(req.From)
+//		return smtp.Send(from, req.To, msg) // map a permanent *sdk.TransportError to a PermanentError
+//	}
 package mailer
 
 import (
@@ -70,4 +86,17 @@ func deliver(m Mailer, in, out []byte) (abi.Status, []byte) {
 	}
 	sdk.Log(abi.LevelWarn, "delivery failed, to be retried: "+err.Error())
 	return abi.StatusRetry, out
+}
+
+// Permanent maps the error of a transport capability call (sdk/smtp,
+// sdk/outbox, sdk/httpconn) to what Deliver returns: a permanent
+// *sdk.TransportError becomes a *PermanentError with one reason of the given
+// code (which the plugin must declare in sdk.Info.Codes) and the error's
+// text; any other error, nil included, is returned as it is (temporary).
+func Permanent(err error, code string) error {
+	var te *sdk.TransportError
+	if errors.As(err, &te) && te.Permanent() {
+		return &PermanentError{Reasons: []sdk.Reason{{Code: code, Message: te.Error()}}}
+	}
+	return err
 }

@@ -149,7 +149,7 @@ var fixtures = []fixture{
 		Desc:    pw("password.cap-undeclared"),
 		Imports: `(import "gatehouse_crypto_v1" "hmac" (func $hmac (param i32 i32 i32 i32 i32 i32 i32) (result i32)))`,
 		Check:   `(i32.const 0)`},
-	{Name: "cap-http", Comment: "imports the http capability, reserved but not provided by this host yet",
+	{Name: "cap-http", Comment: "imports the http capability (declared): loads only when the operator grants it",
 		Desc:    func() abi.Descriptor { d := pw("password.cap-http"); d.Capabilities = []string{abi.CapHTTP}; return d }(),
 		Imports: `(import "gatehouse_http_v1" "request" (func $request (param i32 i32) (result i32)))`,
 		Check:   `(i32.const 0)`},

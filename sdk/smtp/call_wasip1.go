@@ -1,0 +1,17 @@
+//go:build wasip1
+
+package smtp
+
+import (
+	"unsafe"
+
+	"github.com/gatehouse/gatehouse/sdk/internal/guest"
+)
+
+//go:wasmimport gatehouse_smtp_v1 send
+func send(req unsafe.Pointer, n uint32) uint32
+
+//go:wasmimport gatehouse_smtp_v1 reply_read
+func replyRead(buf unsafe.Pointer, limit uint32) uint32
+
+func call(req []byte) []byte { return guest.TransportCall(req, send, replyRead) }
