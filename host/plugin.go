@@ -30,6 +30,11 @@ func cloneDescriptor(d *abi.Descriptor) Descriptor {
 	c.Hooks = slices.Clone(d.Hooks)
 	c.Capabilities = slices.Clone(d.Capabilities)
 	c.Codes = slices.Clone(d.Codes)
+	if d.TwoFactor != nil {
+		t := *d.TwoFactor
+		t.SetupFields = slices.Clone(t.SetupFields)
+		c.TwoFactor = &t
+	}
 	return c
 }
 
@@ -368,6 +373,9 @@ func validateDescriptor(d *abi.Descriptor, info *loadInfo, exported []string) er
 	}
 	if d.ConfigSchema != "" && !json.Valid([]byte(d.ConfigSchema)) {
 		return errors.New("descriptor: config schema is not valid JSON")
+	}
+	if _, err := ResolveTwoFactorInfo(*d); err != nil {
+		return err
 	}
 	return nil
 }

@@ -50,6 +50,9 @@ func Conformance(t *testing.T, path string) {
 	if err := h.Load(ctx, path, wasm); err != nil {
 		t.Fatal(err)
 	}
+	if d.Kind == abi.KindTwoFactor {
+		conformTwoFactor(t, h, d)
+	}
 	if d.Kind == abi.KindPassword {
 		t.Run("password_check edge inputs", func(t *testing.T) {
 			pp, err := h.PasswordPolicy(d.ID)

@@ -1,0 +1,214 @@
+package host_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/sdk/sdktest"
+)
+
+var (
+	chaos2FAOnce sync.Once
+	chaos2FAWasm []byte
+	totpOnce     sync.Once
+	totpBytes    []byte
+)
+
+// totpWasm is the first-party TOTP plugin, built once per test binary.
+func totpWasm(t testing.TB) []byte {
+	t.Helper()
+	totpOnce.Do(func() {
+		b, err := os.ReadFile(sdktest.Build(t, "../plugins/totp"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		totpBytes = b
+	})
+	if totpBytes == nil {
+		t.Fatal("totp not built")
+	}
+	return totpBytes
+}
+
+// chaos2FA is the twofactor fault fixture (testdata/twofactor-chaos), a Go
+// plugin built once per test binary.
+func chaos2FA(t testing.TB) []byte {
+	t.Helper()
+	chaos2FAOnce.Do(func() {
+		b, err := os.ReadFile(sdktest.Build(t, "testdata/twofactor-chaos"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		chaos2FAWasm = b
+	})
+	if chaos2FAWasm == nil {
+		t.Fatal("twofactor-chaos not built")
+	}
+	return chaos2FAWasm
+}
+
+func twoFactor(t testing.TB, h *host.Host, id string) *host.TwoFactorMethod {
+	t.Helper()
+	m, err := h.TwoFactor(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestTwoFactorInfo(t *testing.T) {
+	h := newHost(t, host.Config{})
+	mustLoad(t, h, "chaos", chaos2FA(t))
+	info := twoFactor(t, h, "twofactor.chaos").Info()
+	want := host.TwoFactorInfo{
+		ID: "twofactor.chaos", Route: "chaos", CodeField: "code", SetupFields: []string{"mode"}, Challenges: true,
+		CodePrefix: "CHAOS", ReplayWindow: time.Minute,
+		Codes: host.TwoFactorCodes{Invalid: "CHAOS_INVALID", Uninitialized: "CHAOS_UNINITIALIZED", Inactive: "CHAOS_UNINITIALIZED",
+			AlreadyInactive: "CHAOS_ALREADY_INACTIVE", TooMany: "TOO_MANY_CHAOS_CHECKS", TooManySends: "TOO_MANY_CHAOS_MAILS", Corrupt: "CHAOS_CORRUPT"},
+	}
+	if info.ID != want.ID || info.Route != want.Route || info.CodeField != want.CodeField || strings.Join(info.SetupFields, ",") != "mode" ||
+		info.Challenges != want.Challenges || info.CodePrefix != want.CodePrefix || info.ReplayWindow != want.ReplayWindow || info.Codes != want.Codes ||
+		info.SummaryKey != "" || info.Weak || info.CodeLength != 0 {
+		t.Fatalf("info\n got %+v\nwant %+v", info, want)
+	}
+	// Kinds are kept apart.
+	mustLoad(t, h, "ok", fixture(t, "ok"))
+	if _, err := h.TwoFactor("password.wat-ok"); !isCode(err, host.CodeUnavailable) || !errors.Is(err, host.ErrWrongKind) {
+		t.Fatalf("a password plugin as a method: %v", err)
+	}
+	if _, err := h.TwoFactor("twofactor.none"); !isCode(err, host.CodeUnavailable) || !errors.Is(err, host.ErrNotLoaded) {
+		t.Fatalf("a missing method: %v", err)
+	}
+	if _, err := h.PasswordPolicy("twofactor.chaos"); !isCode(err, host.CodeUnavailable) {
+		t.Fatalf("a method as a password policy: %v", err)
+	}
+}
+
+// TestTwoFactorCalls: proper answers pass through; every fault fails the call
+// closed (a zero outcome, never accepted) with its code, and the instance is
+// replaced.
+func TestTwoFactorCalls(t *testing.T) {
+	h := newHost(t, host.Config{CallTimeout: 500 * time.Millisecond})
+	mustLoad(t, h, "chaos", chaos2FA(t))
+	m := twoFactor(t, h, "twofactor.chaos")
+	ctx := context.Background()
+	type hookFn func(context.Context, host.TwoFactorCall) (host.TwoFactorOutcome, error)
+	hooks := map[string]hookFn{"enroll": m.Enroll, "activate": m.Activate, "challenge": m.Challenge, "verify": m.Verify}
+	call := func(hook, mode string) (host.TwoFactorOutcome, error) {
+		in := host.TwoFactorCall{UserID: "7", Email: "u@example.com", ServiceName: "Gatehouse", State: []byte("s0"), Code: mode}
+		if hook == "enroll" {
+			in.State, in.Code, in.Params = nil, "", map[string]string{"mode": mode}
+		}
+		return hooks[hook](ctx, in)
+	}
+
+	t.Run("proper", func(t *testing.T) {
+		o, err := call("enroll", "ok")
+		if err != nil || !o.Accepted || string(o.State) != "s0" || o.URI == "" || o.Secret != "SECRET" || !strings.HasPrefix(string(o.Image), "\x89PNG") {
+			t.Fatalf("enroll: %+v %v", o, err)
+		}
+		o, err = call("verify", "ok")
+		if err != nil || !o.Accepted || string(o.State) != "s1" || o.ReplayKey != "r1" || o.Public["email"] != "u@example.com" {
+			t.Fatalf("verify: %+v %v", o, err)
+		}
+		o, err = call("verify", "wrong")
+		if err != nil || o.Accepted || o.Reason != "CHAOS_INVALID" || o.Message != "Wrong code" || string(o.State) != "tries=1" {
+			t.Fatalf("wrong code: %+v %v", o, err)
+		}
+		o, err = call("challenge", "ok")
+		if err != nil || !o.Accepted || len(o.Messages) != 1 || o.Messages[0].Template != "chaos-challenge" || o.Messages[0].To != "u@example.com" ||
+			len(o.Messages[0].Vars) != 1 || o.Messages[0].Vars["Code"] != "123456" {
+			t.Fatalf("challenge: %+v %v", o, err)
+		}
+	})
+
+	t.Run("request", func(t *testing.T) {
+		now := time.Unix(1_800_000_000, 5)
+		o, err := m.Enroll(ctx, host.TwoFactorCall{Now: now, UserID: "7", Email: "u@exa\xffmple.com", ServiceName: "S",
+			Params: map[string]string{"mode": "echo", "other": "not a setup field"}})
+		if err != nil || !o.Accepted {
+			t.Fatalf("%+v %v", o, err)
+		}
+		want := map[string]string{"user": "7", "email": "u@exa\uFFFDmple.com", "service": "S", "code": "", "params": "mode,echo",
+			"now": strconv.FormatInt(now.UnixNano(), 10), "state": ""}
+		for k, v := range want {
+			if o.Public[k] != v {
+				t.Errorf("%s: got %q, want %q", k, o.Public[k], v)
+			}
+		}
+		o, err = m.Verify(ctx, host.TwoFactorCall{State: []byte("st"), Code: "echo", Params: map[string]string{"mode": "x"}})
+		if err != nil || o.Public["params"] != "" || o.Public["state"] != "st" || o.Public["code"] != "echo" {
+			t.Fatalf("params go to enroll only: %+v %v", o.Public, err)
+		}
+	})
+
+	tests := []struct {
+		hook, mode, code, want string
+	}{
+		{"verify", "panic", host.CodeFailed, "reported a failure"},
+		{"verify", "exit", host.CodeFailed, "exit"},
+		{"verify", "loop", host.CodeTimeout, "deadline exceeded"},
+		{"verify", "garbage", host.CodeBadOutput, "malformed"},
+		{"verify", "status42", host.CodeBadOutput, "status 42"},
+		{"activate", "badinput", host.CodeFailed, "could not decode"},
+		{"verify", "noreason", host.CodeBadOutput, "denied without a reason"},
+		{"activate", "undeclared", host.CodeBadOutput, `"NOPE" is not declared`},
+		{"verify", "okreasons", host.CodeBadOutput, "reasons with status ok"},
+		{"verify", "bigstate", host.CodeBadOutput, "state over"},
+		{"enroll", "notpng", host.CodeBadOutput, "not a PNG"},
+		{"enroll", "nostate", host.CodeBadOutput, "no state"},
+		{"verify", "verifymsg", host.CodeBadOutput, "messages from twofactor_verify"},
+		{"challenge", "badtemplate", host.CodeBadOutput, `template "password-reset"`},
+		{"challenge", "noto", host.CodeBadOutput, "without a recipient"},
+		{"enroll", "oddvars", host.CodeBadOutput, "name/value pairs"},
+		{"verify", "bigreplay", host.CodeBadOutput, "replay key"},
+		{"activate", "manypublic", host.CodeBadOutput, "public must be at most 8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.hook+" "+tt.mode, func(t *testing.T) {
+			before := status(t, h, "twofactor.chaos")
+			o, err := call(tt.hook, tt.mode)
+			var pe *host.PluginError
+			if !errors.As(err, &pe) || pe.Code != tt.code || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %s containing %q", err, tt.code, tt.want)
+			}
+			if pe.Plugin != "twofactor.chaos" || pe.Hook != "twofactor_"+tt.hook {
+				t.Fatalf("error names plugin %q hook %q", pe.Plugin, pe.Hook)
+			}
+			if o.Accepted || o.State != nil || o.ReplayKey != "" || o.Messages != nil {
+				t.Fatalf("a failed call returned %+v", o)
+			}
+			if after := status(t, h, "twofactor.chaos"); after.Discarded != before.Discarded+1 {
+				t.Fatalf("instance not thrown away: before %+v after %+v", before, after)
+			}
+			if o, err := call("verify", "ok"); err != nil || !o.Accepted {
+				t.Fatalf("call after the fault: %+v %v", o, err)
+			}
+		})
+	}
+}
+
+// A method that does not declare twofactor_challenge is never called for it,
+// even though the Go SDK exports it.
+func TestTwoFactorUndeclaredChallenge(t *testing.T) {
+	h := newHost(t, host.Config{})
+	mustLoad(t, h, "totp", totpWasm(t))
+	m := twoFactor(t, h, "twofactor.totp")
+	if m.Info().Challenges {
+		t.Fatal("totp says it challenges")
+	}
+	before := status(t, h, "twofactor.totp")
+	if o, err := m.Challenge(context.Background(), host.TwoFactorCall{State: []byte("x")}); !isCode(err, host.CodeUnavailable) || o.Accepted {
+		t.Fatalf("%+v %v", o, err)
+	}
+	if after := status(t, h, "twofactor.totp"); after.Calls != before.Calls {
+		t.Fatal("the plugin was called")
+	}
+}
