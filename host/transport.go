@@ -103,3 +103,34 @@ func transportCapability(name string, do func(p *plugin, ctx context.Context, re
 func undecodable(fn string, err error) misuse {
 	return misuse(fmt.Sprintf("%s: undecodable request: %v", fn, err))
 }
+
+// CallTransport runs a transport capability (abi.CapSMTP, abi.CapOutbox or
+// abi.CapHTTP) for the plugin id on an encoded request and returns the
+// encoded reply, as the capability's host function does for a plugin
+// instance, with the same configuration and grants. sdk/sdktest uses it to
+// run a plugin natively (in `go test`, without wasm) against the same relay,
+// folder and connections as the .wasm. An ungranted capability, an unknown
+// one or an undecodable request is an error.
+func (h *Host) CallTransport(ctx context.Context, id, capability string, req []byte) (reply []byte, err error) {
+	if !h.cfg.granted(id, capability) {
+		return nil, fmt.Errorf("host: capability %q is not granted to %s by the operator", capability, id)
+	}
+	p := &plugin{host: h, source: "native:" + id, log: h.log.With("plugin", id), desc: &abi.Descriptor{ID: id}}
+	var do func(*plugin, context.Context, []byte) []byte
+	switch capability {
+	case abi.CapSMTP:
+		do = (*plugin).smtpSend
+	case abi.CapOutbox:
+		do = (*plugin).outboxWrite
+	case abi.CapHTTP:
+		do = (*plugin).httpRequest
+	default:
+		return nil, fmt.Errorf("host: %q is not a transport capability", capability)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			reply, err = nil, fmt.Errorf("host: %s: %v", capability, r)
+		}
+	}()
+	return do(p, ctx, req), nil
+}

@@ -17,9 +17,9 @@ PLUGINS_GOENV := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 GOFLAGS=
 PLUGINS_GOBUILD := $(PLUGINS_GOENV) $(GO) build -buildmode=c-shared -trimpath
 
 # First-party plugins: folders under plugins/ (package plugins lists them in FirstParty).
-PLUGINS_FIRST_PARTY := password-default
+PLUGINS_FIRST_PARTY := password-default mailer-smtp mailer-outbox
 # Go examples, built as a third party would.
-PLUGINS_GO_EXAMPLES := examples/nist-policy
+PLUGINS_GO_EXAMPLES := examples/nist-policy examples/http-mailer
 # Non-Go plugins and fixtures whose .wasm is committed with its source.
 PLUGINS_COMMITTED_WASM := examples/c-policy/plugin/policy.wasm $(wildcard host/testdata/*.wasm)
 
