@@ -17,7 +17,7 @@ PLUGINS_GOENV := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 GOFLAGS=
 PLUGINS_GOBUILD := $(PLUGINS_GOENV) $(GO) build -buildmode=c-shared -trimpath
 
 # First-party plugins: folders under plugins/ (package plugins lists them in FirstParty).
-PLUGINS_FIRST_PARTY := password-default mailer-smtp mailer-outbox
+PLUGINS_FIRST_PARTY := password-default totp email-otp mailer-smtp mailer-outbox
 # Go examples, built as a third party would.
 PLUGINS_GO_EXAMPLES := examples/nist-policy examples/http-mailer
 # Non-Go plugins and fixtures whose .wasm is committed with its source.

@@ -13,7 +13,7 @@ import (
 )
 
 // FirstParty lists the first-party plugins by folder name, in load order.
-var FirstParty = []string{"password-default", "mailer-smtp", "mailer-outbox"}
+var FirstParty = []string{"password-default", "totp", "email-otp", "mailer-smtp", "mailer-outbox"}
 
 //go:embed wasm
 var wasmFS embed.FS

@@ -132,11 +132,7 @@ func (s *Server) assemble() error {
 		Log:      s.log.Named("2fa"),
 	}
 	s.auth.SecondFactors = s.twoFactor
-	for _, m := range []twofactor.Method{twofactor.NativeTOTP{}, twofactor.NativeEmailOTP{}} {
-		if err := s.twoFactor.Register(m); err != nil {
-			return err
-		}
-	}
+	s.registerTwoFactorPlugins() // one method per loaded twofactor plugin (plugin_twofactor.go)
 	s.router = api.NewRouter(s.auth, s.log.Named("api"))
 	s.router.Add(api.AuthRoutes(s.auth, cfg.AdminToken)...)
 	s.router.Add(api.TwoFactorRoutes(s.twoFactor)...)
