@@ -19,7 +19,7 @@ PLUGINS_GOBUILD := $(PLUGINS_GOENV) $(GO) build -buildmode=c-shared -trimpath
 # First-party plugins: folders under plugins/ (package plugins lists them in FirstParty).
 PLUGINS_FIRST_PARTY := password-default totp email-otp mailer-smtp mailer-outbox
 # Go examples, built as a third party would.
-PLUGINS_GO_EXAMPLES := examples/nist-policy examples/http-mailer
+PLUGINS_GO_EXAMPLES := examples/nist-policy examples/http-mailer examples/hotp
 # Non-Go plugins and fixtures whose .wasm is committed with its source.
 PLUGINS_COMMITTED_WASM := examples/c-policy/plugin/policy.wasm $(wildcard host/testdata/*.wasm)
 
