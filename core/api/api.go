@@ -39,6 +39,8 @@ type Response struct {
 	JSON any
 	// Text, when set, is sent as text/plain (the token endpoints).
 	Text string
+	// JSONBytes, when set, is sent as the JSON body as it is (already encoded).
+	JSONBytes []byte
 	// Raw is true when the handler wrote the body and content type itself.
 	Raw bool
 	// Cookie, when set, is sent as the id_token cookie with CookieMaxAge.
@@ -58,7 +60,8 @@ type Route struct {
 	Query  *Schema
 	Handle func(*Request) (Response, error)
 	// OK documents the success answer.
-	OK Doc
+	OK      Doc
+	metrics *metrics.RouteMetrics
 	// Errors are the notable error answers: status → message codes (the 401s of the token,
 	// 400 for a body and 413 are implied and documented for every route).
 	Errors map[int][]string
@@ -101,6 +104,7 @@ func (rt *Router) Add(routes ...*Route) {
 		if _, dup := rt.routes[r.Path][r.Method]; dup {
 			panic(fmt.Sprintf("api: duplicate route %s %s", r.Method, r.Path))
 		}
+		r.metrics = metrics.ForRoute(r.Path, r.Method)
 		rt.routes[r.Path][r.Method] = r
 		rt.list = append(rt.list, r)
 	}
@@ -132,7 +136,7 @@ func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
 	} else {
 		render(ctx, resp)
 	}
-	metrics.ObserveRequest(route.Path, route.Method, ctx.Response.StatusCode(), time.Since(start))
+	route.metrics.Observe(ctx.Response.StatusCode(), time.Since(start))
 	if rt.log.IsDebug() {
 		rt.log.Debug("request", "request", reqID, "method", route.Method, "route", route.Path,
 			"status", ctx.Response.StatusCode(), "duration", time.Since(start))
@@ -328,6 +332,9 @@ func render(ctx *fasthttp.RequestCtx, r Response) {
 	switch {
 	case r.Raw:
 	case status == 204:
+	case r.JSONBytes != nil:
+		ctx.Response.Header.SetContentType("application/json; charset=utf-8")
+		ctx.Response.SetBody(r.JSONBytes)
 	case r.Text != "":
 		ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
 		ctx.Response.SetBodyString(r.Text)

@@ -37,7 +37,7 @@ func TwoFactorRoutes(tf *twofactor.Service) []*Route {
 			OK: Doc{Description: "the active methods; an inactive method's key is absent", Example: map[string]any{"enabled": true, "totp": map[string]string{"completedAt": "2026-01-01T00:00:00Z"}, "recoveryCodes": map[string]string{"completedAt": "2026-01-01T00:00:00Z"}, "methods": []map[string]string{{"id": "totp", "completedAt": "2026-01-01T00:00:00Z"}}}},
 			Handle: func(req *Request) (Response, error) {
 				st, err := tf.Status(req.Principal)
-				return Response{JSON: st}, err
+				return Response{JSONBytes: st}, err
 			}},
 	}
 	for _, info := range tf.Methods() {

@@ -54,6 +54,9 @@ type Service struct {
 	RegistrationOpen bool
 	// ServiceName is given to password policies as a context word.
 	ServiceName string
+
+	// sessions caches live sessions for Authorize; every revocation invalidates it.
+	sessions store.Cache[string, session.Session]
 }
 
 // Principal is an authenticated request: a verified token whose session is live.
@@ -113,30 +116,57 @@ func (s *Service) Authorize(raw string, r Requirement) (Principal, error) {
 	}
 	uid, _ := c.UserID() // checked by Verify
 	p := Principal{Claims: c, UserID: uid}
-	err = s.Store.View(func(txn store.Txn) error {
-		sess, err := session.Get(txn, c.SessionID)
-		if errors.Is(err, session.ErrNotFound) {
-			return failure.Unauthorized(failure.CodeTokenRevoked)
-		}
-		if err != nil {
-			return err
-		}
-		if sess.UserID != uid {
-			return failure.Unauthorized(failure.CodeInvalidToken)
-		}
-		if r == SudoOrAccess && c.Type == token.Access {
+	sess, err := s.session(c.SessionID)
+	if err != nil {
+		return Principal{}, err
+	}
+	if sess.UserID != uid {
+		return Principal{}, failure.Unauthorized(failure.CodeInvalidToken)
+	}
+	if r == SudoOrAccess && c.Type == token.Access {
+		err := s.Store.View(func(txn store.Txn) error {
 			active, err := s.SecondFactors.HasActiveMethod(txn, uid)
-			if err != nil {
-				return err
-			}
-			if active {
+			if err == nil && active {
 				return failure.Unauthorized(failure.CodeSudoTokenRequired)
 			}
+			return err
+		})
+		if err != nil {
+			return Principal{}, err
 		}
-		return nil
-	})
-	return p, err
+	}
+	return p, nil
 }
+
+// session returns the live session sid (from the cache when it is there and not past its
+// expiry), or 401 TOKEN_REVOKED.
+func (s *Service) session(sid string) (session.Session, error) {
+	load := func() (session.Session, bool, error) {
+		var sess session.Session
+		err := s.Store.View(func(txn store.Txn) error {
+			var err error
+			sess, err = session.Get(txn, sid)
+			return err
+		})
+		if errors.Is(err, session.ErrNotFound) {
+			return sess, false, failure.Unauthorized(failure.CodeTokenRevoked)
+		}
+		return sess, err == nil, err
+	}
+	sess, err := s.sessions.Get(sid, load)
+	if err == nil && !s.Now().Before(sess.ExpiresAt) {
+		// Past the cached expiry: a refresh may have extended it since; ask the store.
+		s.sessions.Invalidate(sid)
+		sess, err = s.sessions.Get(sid, load)
+		if err == nil && !s.Now().Before(sess.ExpiresAt) {
+			return sess, failure.Unauthorized(failure.CodeTokenRevoked)
+		}
+	}
+	return sess, err
+}
+
+// sessionsRevoked must follow every commit that revokes sessions.
+func (s *Service) sessionsRevoked() { s.sessions.Invalidate() }
 
 // Register creates an account. admin is true when the caller proved the admin secret.
 func (s *Service) Register(ctx context.Context, email, pw string, admin bool) (uint64, error) {
@@ -325,11 +355,13 @@ func (s *Service) MintInSession(p Principal, typ token.Type) (string, error) {
 
 // Logout revokes p's session: every token of it stops working.
 func (s *Service) Logout(p Principal) error {
+	defer s.sessionsRevoked()
 	return s.Store.Update(func(txn store.Txn) error { return session.Revoke(txn, p.UserID, p.Claims.SessionID) })
 }
 
 // LogoutAll revokes every session of p's user.
 func (s *Service) LogoutAll(p Principal) error {
+	defer s.sessionsRevoked()
 	return s.Store.Update(func(txn store.Txn) error { return session.RevokeAll(txn, p.UserID, "") })
 }
 
@@ -350,6 +382,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, oldPw, newPw 
 	if err := s.checkPolicy(ctx, acct.Email, newPw, "newPassword"); err != nil {
 		return err
 	}
+	defer s.sessionsRevoked()
 	return s.Limiter.Guess(limit.Password, userSubject(acct.ID), func() (limit.Outcome, func(store.Txn) error, error) {
 		if acct.PasswordHash == "" {
 			return limit.NotCounted, nil, failure.Internal(failure.CodeNoPasswordInfo)

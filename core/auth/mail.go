@@ -163,6 +163,7 @@ func (s *Service) ResetPassword(ctx context.Context, email, code, newPw string) 
 		return err
 	}
 	var hash string
+	defer s.sessionsRevoked()
 	return s.checkResetCode(email, code, func(account.Account) error {
 		var err error
 		hash, err = s.Hasher.Hash(ctx, newPw)

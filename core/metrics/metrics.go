@@ -6,6 +6,7 @@ package metrics
 import (
 	"io"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -159,4 +160,27 @@ func Write(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// RouteMetrics are one route's request metrics, resolved once so a request costs no label
+// lookups.
+type RouteMetrics struct {
+	route, method string
+	latency       prometheus.Observer
+	counts        sync.Map // status int -> prometheus.Counter
+}
+
+// ForRoute returns the request metrics of a route.
+func ForRoute(route, method string) *RouteMetrics {
+	return &RouteMetrics{route: route, method: method, latency: Latency.WithLabelValues(route)}
+}
+
+// Observe records one request of the route.
+func (r *RouteMetrics) Observe(status int, d time.Duration) {
+	c, ok := r.counts.Load(status)
+	if !ok {
+		c, _ = r.counts.LoadOrStore(status, Requests.WithLabelValues(r.route, r.method, strconv.Itoa(status)))
+	}
+	c.(prometheus.Counter).Inc()
+	r.latency.Observe(d.Seconds())
 }

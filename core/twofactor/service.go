@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image/png"
@@ -51,6 +52,8 @@ type Service struct {
 	Log      hclog.Logger
 
 	methods map[string]Method
+	// status caches the encoded GET /user/2fa body per user; 2FA changes invalidate it.
+	status store.Cache[uint64, []byte]
 }
 
 var _ auth.SecondFactors = (*Service)(nil)
@@ -104,11 +107,25 @@ func subject(userID uint64) limit.Subject {
 	return limit.Subject{Key: "u/" + uid(userID), Known: true}
 }
 
-// Status is the body of GET /user/2fa.
-func (s *Service) Status(p auth.Principal) (map[string]any, error) {
+// Status is the encoded body of GET /user/2fa.
+func (s *Service) Status(p auth.Principal) ([]byte, error) {
+	return s.status.Get(p.UserID, func() ([]byte, bool, error) {
+		st, err := s.readStatus(p.UserID)
+		if err != nil {
+			return nil, false, err
+		}
+		b, err := json.Marshal(st)
+		return b, err == nil, err
+	})
+}
+
+// statusChanged must follow every commit that changes a user's active methods or codes.
+func (s *Service) statusChanged(userID uint64) { s.status.Invalidate(userID) }
+
+func (s *Service) readStatus(userID uint64) (map[string]any, error) {
 	out := map[string]any{}
 	err := s.Store.View(func(txn store.Txn) error {
-		entries, err := ActiveMethods(txn, p.UserID)
+		entries, err := ActiveMethods(txn, userID)
 		if err != nil {
 			return err
 		}
@@ -127,7 +144,7 @@ func (s *Service) Status(p auth.Principal) (map[string]any, error) {
 		}
 		out["enabled"] = len(entries) > 0
 		out["methods"] = methods
-		set, err := recovery.Get(txn, p.UserID)
+		set, err := recovery.Get(txn, userID)
 		if err == nil && len(entries) > 0 {
 			out["recoveryCodes"] = map[string]any{"completedAt": set.CompletedAt}
 		} else if err != nil && !errors.Is(err, recovery.ErrNone) {
@@ -451,6 +468,7 @@ func (s *Service) Enable(ctx context.Context, p auth.Principal, methodID, code s
 		return nil, failure.Conflict(info.Codes.Uninitialized)
 	}
 	codes := []string{}
+	defer s.statusChanged(p.UserID)
 	pickPending := func(rec record) ([]byte, error) {
 		if rec.Pending == nil {
 			return nil, failure.Conflict(info.Codes.Uninitialized)
@@ -603,6 +621,7 @@ func (s *Service) Delete(p auth.Principal, methodID string) error {
 	if err != nil {
 		return err
 	}
+	defer s.statusChanged(p.UserID)
 	return s.Store.Update(func(txn store.Txn) error {
 		if _, active, err := getActive(txn, p.UserID, info.ID); err != nil {
 			return err
@@ -670,6 +689,7 @@ func (s *Service) RecoveryAuthenticate(p auth.Principal, code string) (Tokens, e
 // RecoveryReset replaces the user's recovery codes; 2FA must be on.
 func (s *Service) RecoveryReset(p auth.Principal) ([]string, error) {
 	var codes []string
+	defer s.statusChanged(p.UserID)
 	err := s.Store.Update(func(txn store.Txn) error {
 		active, err := s.HasActiveMethod(txn, p.UserID)
 		if err != nil {
