@@ -86,6 +86,7 @@ func newHTTPConn(name string, c HTTPConnection) (*httpConn, error) {
 		}
 		h.Set(k, v)
 	}
+	c.Methods = slices.Clone(c.Methods)
 	if len(c.Methods) == 0 {
 		c.Methods = []string{http.MethodPost}
 	}
@@ -270,4 +271,12 @@ func validHeaderValue(s string) bool {
 		}
 	}
 	return true
+}
+
+// Validate checks the connection as New does, naming it in the error.
+func (c HTTPConnection) Validate(name string) error {
+	if _, err := newHTTPConn(name, c); err != nil {
+		return fmt.Errorf("http connection %q: %w", name, err)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/host"
 )
 
 // Config is the whole configuration of a Gatehouse server.
@@ -58,8 +61,9 @@ type Config struct {
 
 	// PluginsDir is a folder of extra .wasm plugins to load. Default none.
 	PluginsDir string
-	// Mailer delivers email: "outbox" (development: .eml files in the data folder) or "smtp".
-	// Default outbox.
+	// Mailer is the mailer plugin that delivers email: "outbox" (mailer.outbox, for
+	// development: .eml files in <data>/outbox), "smtp" (mailer.smtp, through SMTPAddr), or the
+	// id of a mailer plugin from PluginsDir (such as "mailer.httpapi"). Default outbox.
 	Mailer string
 	// SMTPAddr is the SMTP relay (host:port) of the smtp mailer.
 	SMTPAddr string
@@ -82,8 +86,12 @@ type Config struct {
 
 	// PluginCache is the folder of the plugins' compilation cache. Default <data>/plugin-cache.
 	PluginCache string
-	// PluginGrants are the capabilities granted to plugins, as plugin id → capabilities.
+	// PluginGrants are the capabilities granted to plugins, as plugin id → capabilities. The
+	// first-party mailers get theirs without it (mailer.smtp: smtp, mailer.outbox: outbox).
 	PluginGrants map[string][]string
+	// HTTPConnections are the named destinations of the http capability, by name: a JSON
+	// object, or the path of a file holding one. Default none.
+	HTTPConnections map[string]host.HTTPConnection
 
 	// PasswordPolicies are the password-policy plugin ids that run, in order; all must accept.
 	// Default password.default.
@@ -162,8 +170,18 @@ var settings = []setting{
 			c.PluginGrants = g
 			return err
 		}},
+	{flag: "http-connections", env: "GATEHOUSE_HTTP_CONNECTIONS",
+		usage: `named connections of the http capability, as JSON or @file.json: {"name": {"baseURL": "https://api.example/v1", ` +
+			`"headers": {"Authorization": "Bearer ..."}, "methods": ["POST"], "pathPrefix": "/", "plugins": ["mailer.httpapi"], "timeout": "10s", ` +
+			`"maxResponseBytes": 262144}} (methods default POST, pathPrefix /, plugins: any granted http, timeout 10s; empty: none)`,
+		get: func(c *Config) string { return formatConnections(c.HTTPConnections) },
+		set: func(c *Config, v string) error {
+			conns, err := parseConnections(v)
+			c.HTTPConnections = conns
+			return err
+		}},
 	list("password-policies", "GATEHOUSE_PASSWORD_POLICIES", "comma-separated password-policy plugin ids, run in order; all must accept", func(c *Config) *[]string { return &c.PasswordPolicies }),
-	str("mailer", "GATEHOUSE_MAILER", "outbox (.eml files in <data>/outbox, for development) or smtp", func(c *Config) *string { return &c.Mailer }),
+	str("mailer", "GATEHOUSE_MAILER", "mailer plugin: outbox (.eml files in <data>/outbox, for development), smtp (the GATEHOUSE_SMTP_* relay) or a mailer plugin id from the plugins folder", func(c *Config) *string { return &c.Mailer }),
 	str("smtp-addr", "GATEHOUSE_SMTP_ADDR", "SMTP relay host:port of the smtp mailer", func(c *Config) *string { return &c.SMTPAddr }),
 	str("smtp-from", "GATEHOUSE_SMTP_FROM", "sender address of every email", func(c *Config) *string { return &c.SMTPFrom }),
 	str("smtp-username", "GATEHOUSE_SMTP_USERNAME", "SMTP AUTH user name (empty: no AUTH)", func(c *Config) *string { return &c.SMTPUsername }),
@@ -349,8 +367,13 @@ func (c Config) Validate() error {
 			bad("GATEHOUSE_SMTP_ADDR", "must be set when GATEHOUSE_MAILER is smtp")
 		}
 	default:
-		if c.Mailer == "" {
-			bad("GATEHOUSE_MAILER", "must not be empty")
+		if !strings.HasPrefix(c.Mailer, "mailer.") {
+			bad("GATEHOUSE_MAILER", "must be outbox, smtp or a mailer plugin id (mailer.<name>), not %q", c.Mailer)
+		}
+	}
+	for _, name := range sortedKeys(c.HTTPConnections) {
+		if err := c.HTTPConnections[name].Validate(name); err != nil {
+			bad("GATEHOUSE_HTTP_CONNECTIONS", "%v", err)
 		}
 	}
 	if c.SMTPStartTLS != "auto" && c.SMTPStartTLS != "always" && c.SMTPStartTLS != "never" {
@@ -405,4 +428,82 @@ func formatGrants(g map[string][]string) string {
 		parts = append(parts, id+"="+strings.Join(g[id], "+"))
 	}
 	return strings.Join(parts, ";")
+}
+
+// MailerPlugin returns the id of the mailer plugin Mailer names: mailer.outbox for "outbox",
+// mailer.smtp for "smtp", else Mailer itself.
+func (c Config) MailerPlugin() string {
+	switch c.Mailer {
+	case "outbox":
+		return "mailer.outbox"
+	case "smtp":
+		return "mailer.smtp"
+	}
+	return c.Mailer
+}
+
+// connectionJSON is one connection as GATEHOUSE_HTTP_CONNECTIONS writes it: the timeout is a
+// duration string ("10s").
+type connectionJSON struct {
+	BaseURL          string            `json:"baseURL"`
+	Headers          map[string]string `json:"headers"`
+	Methods          []string          `json:"methods"`
+	PathPrefix       string            `json:"pathPrefix"`
+	Plugins          []string          `json:"plugins"`
+	Timeout          string            `json:"timeout"`
+	MaxResponseBytes int               `json:"maxResponseBytes"`
+}
+
+// parseConnections reads GATEHOUSE_HTTP_CONNECTIONS: a JSON object of connections by name, or
+// "@path" to a file holding one; "" for none.
+func parseConnections(v string) (map[string]host.HTTPConnection, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, nil
+	}
+	if path, ok := strings.CutPrefix(v, "@"); ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		v = string(b)
+	}
+	var raw map[string]connectionJSON
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("want a JSON object of connections by name (or @file): %w", err)
+	}
+	out := make(map[string]host.HTTPConnection, len(raw))
+	for name, r := range raw {
+		c := host.HTTPConnection{BaseURL: r.BaseURL, Headers: r.Headers, Methods: r.Methods, PathPrefix: r.PathPrefix,
+			Plugins: r.Plugins, MaxResponseBytes: r.MaxResponseBytes}
+		if r.Timeout != "" {
+			d, err := time.ParseDuration(r.Timeout)
+			if err != nil || d <= 0 {
+				return nil, fmt.Errorf("connection %q: timeout %q: want a positive duration such as 10s", name, r.Timeout)
+			}
+			c.Timeout = d
+		}
+		out[name] = c
+	}
+	return out, nil
+}
+
+// formatConnections names the connections without their URLs and headers (which may hold
+// credentials).
+func formatConnections(m map[string]host.HTTPConnection) string {
+	if len(m) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(sortedKeys(m), ", ") + ")"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

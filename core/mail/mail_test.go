@@ -175,14 +175,3 @@ func TestOutboxDeliversOnceAcrossRestart(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
-
-func TestComposeHeaders(t *testing.T) {
-	e := Envelope{ID: "abc", From: "Gatehouse <gh@example.com>", To: []string{"a@example.com"}, CreatedAt: time.Unix(0, 0),
-		Rendered: Rendered{Subject: "Réinitialisez", Text: "Code 123456\n", HTML: "<p>Code</p>"}}
-	msg := string(Compose(e, "example.com"))
-	for _, want := range []string{"Message-ID: <abc@example.com>\r\n", "Subject: =?utf-8?q?R=C3=A9initialisez?=\r\n", "multipart/alternative", "Code 123456"} {
-		if !strings.Contains(msg, want) {
-			t.Fatalf("message lacks %q:\n%s", want, msg)
-		}
-	}
-}

@@ -21,10 +21,13 @@ func (s *Server) openPlugins(ctx context.Context) error {
 		cacheDir = filepath.Join(s.cfg.DataDir, "plugin-cache")
 	}
 	h, err := host.New(ctx, host.Config{
-		CacheDir: cacheDir,
-		Logger:   s.log,
-		Grants:   s.cfg.PluginGrants,
-		Clock:    time.Now,
+		CacheDir:        cacheDir,
+		Logger:          s.log,
+		Grants:          pluginGrants(s.cfg.PluginGrants),
+		Clock:           time.Now,
+		SMTP:            s.smtpConfig(),
+		OutboxDir:       filepath.Join(s.cfg.DataDir, "outbox"),
+		HTTPConnections: s.cfg.HTTPConnections,
 	})
 	if err != nil {
 		return err
@@ -97,5 +100,5 @@ func (s *Server) pluginsReady() error {
 
 // requiredPlugins are the plugin ids the configuration names.
 func (s *Server) requiredPlugins() []string {
-	return append([]string(nil), s.cfg.PasswordPolicies...)
+	return append(append([]string(nil), s.cfg.PasswordPolicies...), s.cfg.MailerPlugin())
 }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -143,20 +142,13 @@ func (s *Server) assemble() error {
 	return nil
 }
 
-// mailTransport returns the configured mailer.
+// mailTransport returns the configured mailer plugin as the outbox's mail.Mailer.
 func (s *Server) mailTransport() (mail.Mailer, error) {
-	domain := "gatehouse.local"
-	if at := strings.LastIndexByte(s.cfg.SMTPFrom, '@'); at >= 0 {
-		domain = strings.Trim(s.cfg.SMTPFrom[at+1:], "> ")
+	id := s.cfg.MailerPlugin()
+	if id == "mailer.outbox" {
+		s.log.Info("mail is written to the outbox folder, not sent", "dir", filepath.Join(s.cfg.DataDir, "outbox"))
 	}
-	switch s.cfg.Mailer {
-	case "outbox":
-		return mail.DirTransport{Dir: filepath.Join(s.cfg.DataDir, "outbox"), Domain: domain, Log: s.log.Named("mail")}, nil
-	case "smtp":
-		return mail.SMTPTransport{Addr: s.cfg.SMTPAddr, Domain: domain, Username: s.cfg.SMTPUsername,
-			Password: s.cfg.SMTPPassword, StartTLS: s.cfg.SMTPStartTLS}, nil
-	}
-	return nil, fmt.Errorf("config: GATEHOUSE_MAILER: unknown mailer %q", s.cfg.Mailer)
+	return pluginMailer{host: s.plugins, id: id}, nil
 }
 
 // mailQueue adapts the outbox to auth.Mailer.
