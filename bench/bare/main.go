@@ -6,6 +6,7 @@ package main
 import (
 	"flag"
 	"log"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -19,6 +20,14 @@ func main() {
 		ctx.Response.Header.SetContentType("application/json; charset=utf-8")
 		ctx.Response.SetBody(b)
 	}
-	srv := &fasthttp.Server{Handler: handler, NoDefaultServerHeader: true}
+	// The same server settings as Gatehouse's (core/server), so only the handler differs.
+	srv := &fasthttp.Server{
+		Handler:               handler,
+		ReadBufferSize:        16 << 10,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		NoDefaultServerHeader: true,
+	}
 	log.Fatal(srv.ListenAndServe(*addr))
 }
