@@ -9,8 +9,8 @@ package abi
 //     work is done (bounded by the hook's deadline and the operator's
 //     timeout) and returns the length of the reply message.
 //   - The plugin copies the reply with FuncReplyRead, as it copies its input
-//     with FuncInputRead. The host keeps the reply until the next call of a
-//     capability function or the end of the hook call.
+//     with FuncInputRead. The host keeps the reply until the next transport
+//     call or the end of the hook call.
 //   - Every reply starts with an Outcome (field 1) and an error text (field
 //     2). A request that is not a well-formed message, or a pointer outside
 //     memory, traps.
@@ -21,8 +21,8 @@ package abi
 
 // Functions of the transport capability modules.
 const (
-	// FuncReplyRead copies the reply of the plugin's last call of a
-	// capability function in the same module into the plugin's memory.
+	// FuncReplyRead copies the reply of the plugin's last transport call (in
+	// any transport module) into the plugin's memory.
 	//
 	// Signature: (buf i32, limit i32) -> (reply_len i32).
 	//
@@ -128,9 +128,7 @@ type SMTPSend struct {
 func (m *SMTPSend) Marshal(b []byte) []byte {
 	e := Encoder{buf: b}
 	e.String(1, m.From)
-	for _, s := range m.To {
-		e.String(2, s)
-	}
+	writePairs(&e, 2, m.To) // an empty recipient is written: the host refuses it
 	e.Blob(3, m.Data)
 	return e.buf
 }
@@ -300,8 +298,8 @@ func (m *HTTPResponse) Unmarshal(b []byte) error {
 	return d.Err()
 }
 
-// writePairs writes a repeated string field of alternating names and
-// values, empty strings included, so the pairs stay aligned.
+// writePairs writes a repeated string field, empty strings included (so
+// alternating names and values stay aligned).
 func writePairs(e *Encoder, field int, kv []string) {
 	for _, v := range kv {
 		e.key(field, WireBytes)
