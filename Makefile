@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/gatehouse
 export GOFLAGS ?= -mod=readonly
 
-.PHONY: all build run test test-go test-blackbox bench vet fmt clean
+.PHONY: all build run test test-go test-blackbox test-web bench vet fmt clean
 
 all: build
 
@@ -24,7 +24,7 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-test: build vet test-go test-blackbox
+test: build vet test-go test-blackbox test-web
 
 test-go:
 	GATEHOUSE_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 30m ./...
@@ -33,6 +33,14 @@ test-go:
 test-blackbox: build
 	@command -v node >/dev/null || { echo "installing nodejs from Debian"; apt-get install -y nodejs >/dev/null; }
 	GATEHOUSE_BIN=$(CURDIR)/$(BIN) node --test tests/blackbox/
+
+# Browser test of /docs (Debian's Chromium driven by playwright-core, no browser download) and
+# /openapi.json validated against the OpenAPI 3.1 schema. Screenshot: .cache/web/docs.png.
+test-web: build
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "installing nodejs and npm from Debian"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@test -x /usr/bin/chromium || { echo "installing chromium from Debian"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	cd tests/web && npm ci --no-audit --no-fund --loglevel=error
+	GATEHOUSE_BIN=$(CURDIR)/$(BIN) node --test tests/web/docs.test.mjs
 
 bench: build
 	GATEHOUSE_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 3s ./core/... ./tests/...

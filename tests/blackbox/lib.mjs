@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, createHmac } from 'node:crypto';
 import assert from 'node:assert/strict';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -117,7 +117,8 @@ export function runCli(args, { env = {}, input, timeoutMs = 30000 } = {}) {
 /**
  * Start `gatehouse serve` on a free port with a temp (or given) data dir and wait for /readyz.
  * Options: env (extra GATEHOUSE_* vars), dataDir (reuse), fast (default true: FAST_ENV),
- * readyTimeoutMs.
+ * readyTimeoutMs (default 60 s: on a fresh clone the first servers compile every embedded
+ * plugin with an empty compilation cache, several seconds each on a loaded 2-core machine).
  */
 export async function startServer(opts = {}) {
   const srv = new GatehouseServer(opts);
@@ -126,7 +127,7 @@ export async function startServer(opts = {}) {
 }
 
 export class GatehouseServer {
-  constructor({ env = {}, dataDir, fast = true, readyTimeoutMs = 15000 } = {}) {
+  constructor({ env = {}, dataDir, fast = true, readyTimeoutMs = 60000 } = {}) {
     this.ownsDataDir = !dataDir;
     this.dataDir = dataDir || tempDir();
     this.extraEnv = { ...(fast ? FAST_ENV : {}), ...env };
@@ -328,4 +329,91 @@ export function assertError(r, status, message, note = '') {
     assert.equal(r.headers.get('retry-after'), String(ra), `Retry-After header matches body; ${ctx}`);
   }
   return r.json;
+}
+
+// ---- TOTP (RFC 6238), independent of the server ----
+
+const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32 decode (case-insensitive, padding and spaces ignored). */
+export function base32Decode(s) {
+  const clean = s.replace(/[=\s]/g, '').toUpperCase();
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const ch of clean) {
+    const v = B32.indexOf(ch);
+    if (v < 0) throw new Error(`invalid base32 character ${JSON.stringify(ch)}`);
+    value = (value << 5) | v;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** RFC 4226 HOTP (HMAC-SHA1, dynamic truncation). */
+export function hotp(key, counter, digits = 6) {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(counter));
+  const h = createHmac('sha1', key).update(msg).digest();
+  const o = h[h.length - 1] & 0x0f;
+  const bin = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
+  return String(bin % 10 ** digits).padStart(digits, '0');
+}
+
+export const TOTP_STEP = 30;
+export const totpStepAt = (ms = Date.now()) => Math.floor(ms / 1000 / TOTP_STEP);
+
+/** The base32 secret of an otpauth://totp/... URL. */
+export function otpauthSecret(url) {
+  const m = /^otpauth:\/\/totp\/[^?]+\?(.*)$/.exec(url);
+  if (!m) throw new Error(`not an otpauth TOTP URL: ${url}`);
+  const secret = new URLSearchParams(m[1]).get('secret');
+  if (!secret) throw new Error(`no secret in ${url}`);
+  return secret;
+}
+
+/**
+ * Per-user TOTP code allocator: hands out codes for strictly increasing 30 s steps inside the
+ * server's window of one step either side, so no code is ever presented twice (replay).
+ * `minValidity` (s): the code stays inside the window at least that long.
+ */
+export class Totp {
+  constructor(secret) {
+    this.secret = secret;
+    this.key = base32Decode(secret);
+    this.lastStep = -Infinity;
+  }
+  codeAt(step) {
+    return hotp(this.key, step);
+  }
+  /** A 6-digit code that is not valid anywhere near now. */
+  wrongCode() {
+    const cur = totpStepAt();
+    const bad = new Set();
+    for (let d = -3; d <= 3; d++) bad.add(this.codeAt(cur + d));
+    for (;;) {
+      const c = String(randomBytes(4).readUInt32BE() % 1e6).padStart(6, '0');
+      if (!bad.has(c)) return c;
+    }
+  }
+  async next({ minValidity = 3 } = {}) {
+    for (;;) {
+      const now = Date.now();
+      const cur = totpStepAt(now);
+      const remaining = ((cur + 1) * TOTP_STEP * 1000 - now) / 1000;
+      if (remaining >= 3) {
+        for (let s = Math.max(this.lastStep + 1, cur - 1); s <= cur + 1; s++) {
+          if (remaining + (s + 1 - cur) * TOTP_STEP >= minValidity) {
+            this.lastStep = s;
+            return this.codeAt(s);
+          }
+        }
+      }
+      await sleep(remaining * 1000 + 150);
+    }
+  }
 }
