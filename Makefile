@@ -42,6 +42,22 @@ test-web: build
 	cd tests/web && npm ci --no-audit --no-fund --loglevel=error
 	GATEHOUSE_BIN=$(CURDIR)/$(BIN) node --test tests/web/docs.test.mjs
 
+# Every fuzz target, each for FUZZTIME (the corpus is committed under testdata/fuzz).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./core/api:FuzzDecodeBody \
+	./core/api:FuzzDecodeQuery \
+	./core/token:FuzzVerify \
+	./core/server:FuzzRequests \
+	./sdk/abi:FuzzDecode
+
+fuzz: plugins
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
 bench: build
 	GATEHOUSE_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 3s ./core/... ./tests/...
 

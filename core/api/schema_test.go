@@ -3,6 +3,8 @@ package api
 import (
 	"testing"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/gatehouse/gatehouse/core/failure"
 )
 
@@ -75,6 +77,27 @@ func FuzzDecodeBody(f *testing.F) {
 		}
 		if _, ok := values["username"]; !ok {
 			t.Fatal("accepted a body without the required property")
+		}
+	})
+}
+
+func FuzzDecodeQuery(f *testing.F) {
+	f.Add("origin=https%3A%2F%2Fapp.example.com&language=nl")
+	f.Add("language=nld")
+	f.Add("language=%ff%fe&origin=")
+	f.Fuzz(func(t *testing.T, query string) {
+		var args fasthttp.Args
+		args.Parse(query)
+		_, err := MailQuery.decodeQuery(func(name string) ([]byte, bool) {
+			if !args.Has(name) {
+				return nil, false
+			}
+			return args.Peek(name), true
+		})
+		if err != nil {
+			if fe, ok := failure.As(err); !ok || fe.Status != 400 {
+				t.Fatalf("non-400 error %v", err)
+			}
 		}
 	})
 }
