@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -18,7 +20,8 @@ const updateAttempts = 20
 
 // Badger is the embedded Store on a Badger database in one folder.
 type Badger struct {
-	db *badger.DB
+	db  *badger.DB
+	dir string
 
 	mu   sync.Mutex
 	seqs map[string]*badger.Sequence
@@ -50,7 +53,7 @@ func OpenBadger(dir string, logger hclog.Logger) (*Badger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	return &Badger{db: db, seqs: map[string]*badger.Sequence{}}, nil
+	return &Badger{db: db, dir: dir, seqs: map[string]*badger.Sequence{}}, nil
 }
 
 // DB exposes the Badger database for backup and restore.
@@ -98,10 +101,20 @@ func (b *Badger) NextID(name string) (uint64, error) {
 	}
 }
 
-// Size implements Store.
+// Size implements Store: the bytes the store's files take on disk now (Badger's own figure is
+// refreshed only once a minute, and counts the value log's preallocated size).
 func (b *Badger) Size() int64 {
-	lsm, vlog := b.db.Size()
-	return lsm + vlog
+	var total int64
+	_ = filepath.WalkDir(b.dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if info, err := d.Info(); err == nil {
+			total += diskUsage(info)
+		}
+		return nil
+	})
+	return total
 }
 
 // Close implements Store: releases sequences, then closes the database.
