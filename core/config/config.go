@@ -163,7 +163,7 @@ var settings = []setting{
 	dur("shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", "drain time for in-flight requests on SIGTERM/SIGINT", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	str("plugins-dir", "GATEHOUSE_PLUGINS_DIR", "folder of extra .wasm plugins to load (empty: none)", func(c *Config) *string { return &c.PluginsDir }),
 	str("plugin-cache", "GATEHOUSE_PLUGIN_CACHE", "folder of the plugins' compilation cache (empty: <data>/plugin-cache)", func(c *Config) *string { return &c.PluginCache }),
-	{flag: "plugin-grants", env: "GATEHOUSE_PLUGIN_GRANTS", usage: "capabilities granted to plugins: id=cap+cap;id=cap (e.g. mailer.httpapi=http)",
+	{flag: "plugin-grants", env: "GATEHOUSE_PLUGIN_GRANTS", usage: "capabilities granted to plugins: id=cap+cap;id=cap (e.g. mailer.httpapi=http; mailer.smtp and mailer.outbox get theirs without it)",
 		get: func(c *Config) string { return formatGrants(c.PluginGrants) },
 		set: func(c *Config, v string) error {
 			g, err := parseGrants(v)

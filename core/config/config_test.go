@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +63,63 @@ func TestEveryFixedEnvNameExists(t *testing.T) {
 		if !strings.Contains(names, n) {
 			t.Errorf("%s is missing", n)
 		}
+	}
+}
+
+func TestMailerAndConnections(t *testing.T) {
+	file := t.TempDir() + "/conns.json"
+	if err := os.WriteFile(file, []byte(`{"api": {"baseURL": "https://mail.example/v1", "headers": {"Authorization": "Bearer k"}, "timeout": "3s"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		check   func(Config) bool
+		wantErr string
+	}{
+		{"outbox is the default", nil, func(c Config) bool { return c.MailerPlugin() == "mailer.outbox" }, ""},
+		{"smtp", map[string]string{"GATEHOUSE_MAILER": "smtp", "GATEHOUSE_SMTP_ADDR": "127.0.0.1:25"},
+			func(c Config) bool { return c.MailerPlugin() == "mailer.smtp" }, ""},
+		{"smtp needs a relay", map[string]string{"GATEHOUSE_MAILER": "smtp"}, nil, "GATEHOUSE_SMTP_ADDR"},
+		{"a plugin id", map[string]string{"GATEHOUSE_MAILER": "mailer.httpapi"}, func(c Config) bool { return c.MailerPlugin() == "mailer.httpapi" }, ""},
+		{"not a mailer id", map[string]string{"GATEHOUSE_MAILER": "sendgrid"}, nil, "GATEHOUSE_MAILER"},
+		{"connections as JSON", map[string]string{"GATEHOUSE_HTTP_CONNECTIONS": `{"api": {"baseURL": "https://mail.example/v1", "methods": ["POST"], "plugins": ["mailer.httpapi"]}}`},
+			func(c Config) bool {
+				a := c.HTTPConnections["api"]
+				return len(c.HTTPConnections) == 1 && a.BaseURL == "https://mail.example/v1" && a.Plugins[0] == "mailer.httpapi"
+			}, ""},
+		{"connections from a file", map[string]string{"GATEHOUSE_HTTP_CONNECTIONS": "@" + file},
+			func(c Config) bool {
+				a := c.HTTPConnections["api"]
+				return a.Timeout == 3*time.Second && a.Headers["Authorization"] == "Bearer k"
+			}, ""},
+		{"missing file", map[string]string{"GATEHOUSE_HTTP_CONNECTIONS": "@/nonexistent/conns.json"}, nil, "GATEHOUSE_HTTP_CONNECTIONS"},
+		{"not JSON", map[string]string{"GATEHOUSE_HTTP_CONNECTIONS": `{"api": `}, nil, "GATEHOUSE_HTTP_CONNECTIONS"},
+		{"unknown field", map[string]string{"GATEHOUSE_HTTP_CONNECTIONS": `{"api": {"url": "https://x"}}`}, nil, "GATEHOUSE_HTTP_CONNECTIONS"},
+		{"bad timeout", map[string]string{"GATEHOUSE_HTTP_CONNECTIONS": `{"api": {"baseURL": "https://x", "timeout": "soon"}}`}, nil, "timeout"},
+		{"bad URL", map[string]string{"GATEHOUSE_HTTP_CONNECTIONS": `{"api": {"baseURL": "ftp://x"}}`}, nil, `GATEHOUSE_HTTP_CONNECTIONS: http connection "api"`},
+		{"credentials in the URL", map[string]string{"GATEHOUSE_HTTP_CONNECTIONS": `{"api": {"baseURL": "https://u:p@x"}}`}, nil, "put credentials in headers"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			cfg, err := Bind(fs, func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(cfg) {
+				t.Fatalf("config %+v", cfg)
+			}
+			if s := formatConnections(cfg.HTTPConnections); strings.Contains(s, "Bearer") || strings.Contains(s, "mail.example") {
+				t.Fatalf("the setting's value shows the connection's details: %q", s)
+			}
+		})
 	}
 }
