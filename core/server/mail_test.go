@@ -22,14 +22,13 @@ import (
 func TestMailThroughPlugins(t *testing.T) {
 	smtp := sdktest.NewSMTPServer(t)
 	tests := []struct {
-		name     string
-		adjust   func(*config.Config)
-		received func(t *testing.T, data string) (string, bool)
+		name   string
+		adjust func(*config.Config)
 	}{
-		{"outbox", nil, nil},
+		{"outbox", nil},
 		{"smtp", func(c *config.Config) {
 			c.Mailer, c.SMTPAddr, c.SMTPFrom = "smtp", smtp.Addr, "Gatehouse <gatehouse@example.com>"
-		}, nil},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
