@@ -26,6 +26,42 @@ type fixture struct {
 	RawDesc []byte // describe output instead of Desc
 }
 
+// passwordLast is a WAT function, $password_last, shared by fixtures that act
+// on the last character of the password.
+const passwordLast = `;; $password_last returns the last byte of field 8 of the input at 65536, or 0.
+  ;; Keys are one byte (fields below 16); lengths are varints.
+  (func $password_last (param $n i32) (result i32)
+    (local $p i32) (local $end i32) (local $key i32) (local $len i32) (local $shift i32) (local $b i32)
+    (local.set $p (i32.const 65536))
+    (local.set $end (i32.add (i32.const 65536) (local.get $n)))
+    (block $done
+      (loop $field
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $key (i32.load8_u (local.get $p)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (if (i32.eqz (i32.and (local.get $key) (i32.const 7)))
+          (then ;; varint: skip its bytes
+            (loop $skip
+              (local.set $b (i32.load8_u (local.get $p)))
+              (local.set $p (i32.add (local.get $p) (i32.const 1)))
+              (br_if $skip (i32.and (local.get $b) (i32.const 128))))
+            (br $field)))
+        ;; length-delimited: read the length
+        (local.set $len (i32.const 0))
+        (local.set $shift (i32.const 0))
+        (loop $varint
+          (local.set $b (i32.load8_u (local.get $p)))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (local.set $len (i32.or (local.get $len) (i32.shl (i32.and (local.get $b) (i32.const 127)) (local.get $shift))))
+          (local.set $shift (i32.add (local.get $shift) (i32.const 7)))
+          (br_if $varint (i32.and (local.get $b) (i32.const 128))))
+        (if (i32.and (i32.eq (local.get $key) (i32.const 0x42)) (i32.gt_u (local.get $len) (i32.const 0)))
+          (then (return (i32.load8_u (i32.sub (i32.add (local.get $p) (local.get $len)) (i32.const 1))))))
+        (local.set $p (i32.add (local.get $p) (local.get $len)))
+        (br $field)))
+    (i32.const 0))
+`
+
 func pw(id string, codes ...string) abi.Descriptor {
 	return abi.Descriptor{ABIMinor: abi.Minor, ID: id, Name: id, Version: "0.0.1", Kind: abi.KindPassword,
 		Hooks: []string{abi.HookPasswordCheck}, Codes: codes}
@@ -62,39 +98,7 @@ var fixtures = []fixture{
     (if (i32.eq (local.get $c) (i32.const 68)) (then                                     ;; D
       (call $output_write (i32.const 1024) (global.get $denial_len)) (return (i32.const 1))))
     (i32.const 0)`,
-		Extra: `;; $password_last returns the last byte of field 8 of the input at 65536, or 0.
-  ;; Keys are one byte (fields below 16); lengths are varints.
-  (func $password_last (param $n i32) (result i32)
-    (local $p i32) (local $end i32) (local $key i32) (local $len i32) (local $shift i32) (local $b i32)
-    (local.set $p (i32.const 65536))
-    (local.set $end (i32.add (i32.const 65536) (local.get $n)))
-    (block $done
-      (loop $field
-        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-        (local.set $key (i32.load8_u (local.get $p)))
-        (local.set $p (i32.add (local.get $p) (i32.const 1)))
-        (if (i32.eqz (i32.and (local.get $key) (i32.const 7)))
-          (then ;; varint: skip its bytes
-            (loop $skip
-              (local.set $b (i32.load8_u (local.get $p)))
-              (local.set $p (i32.add (local.get $p) (i32.const 1)))
-              (br_if $skip (i32.and (local.get $b) (i32.const 128))))
-            (br $field)))
-        ;; length-delimited: read the length
-        (local.set $len (i32.const 0))
-        (local.set $shift (i32.const 0))
-        (loop $varint
-          (local.set $b (i32.load8_u (local.get $p)))
-          (local.set $p (i32.add (local.get $p) (i32.const 1)))
-          (local.set $len (i32.or (local.get $len) (i32.shl (i32.and (local.get $b) (i32.const 127)) (local.get $shift))))
-          (local.set $shift (i32.add (local.get $shift) (i32.const 7)))
-          (br_if $varint (i32.and (local.get $b) (i32.const 128))))
-        (if (i32.and (i32.eq (local.get $key) (i32.const 0x42)) (i32.gt_u (local.get $len) (i32.const 0)))
-          (then (return (i32.load8_u (i32.sub (i32.add (local.get $p) (local.get $len)) (i32.const 1))))))
-        (local.set $p (i32.add (local.get $p) (local.get $len)))
-        (br $field)))
-    (i32.const 0))
-  (data (i32.const 1024) "{{result "CHAOS_REFUSED" "Refused by the chaos fixture"}}")
+		Extra: passwordLast + `  (data (i32.const 1024) "{{result "CHAOS_REFUSED" "Refused by the chaos fixture"}}")
   (global $denial_len i32 (i32.const {{resultLen "CHAOS_REFUSED" "Refused by the chaos fixture"}}))
   (data (i32.const 2048) "\ff\ff\ff\ff\ff\ff\ff\ff")
   (data (i32.const 3072) "{{result "NOT_DECLARED" "Refused with a code the descriptor does not list"}}")
@@ -153,6 +157,43 @@ var fixtures = []fixture{
 		Desc:    func() abi.Descriptor { d := pw("password.cap-http"); d.Capabilities = []string{abi.CapHTTP}; return d }(),
 		Imports: `(import "gatehouse_http_v1" "request" (func $request (param i32 i32) (result i32)))`,
 		Check:   `(i32.const 0)`},
+	{Name: "cap-outbox", Comment: `uses the outbox capability, chosen by the last character of the password:
+;;   R reply_read before any transport call (traps), G an undecodable request (traps),
+;;   P a request with a bad message id (denied OUTBOX_REFUSED when the reply says permanent),
+;;   anything else writes "hello" as wat-fixture.eml: accepted when the reply is empty (outcome
+;;   ok), status 3 otherwise`,
+		Desc: func() abi.Descriptor {
+			d := pw("password.cap-outbox", "OUTBOX_REFUSED")
+			d.Capabilities = []string{abi.CapOutbox}
+			return d
+		}(),
+		Imports: `(import "gatehouse_outbox_v1" "write" (func $write (param i32 i32) (result i32)))
+  (import "gatehouse_outbox_v1" "reply_read" (func $reply_read (param i32 i32) (result i32)))`,
+		Check: `(local $c i32) (local $req i32) (local $len i32)
+    (if (i32.gt_u (local.get $n) (i32.const 65536)) (then (return (i32.const 2))))
+    (drop (call $input_read (i32.const 65536) (local.get $n)))
+    (local.set $c (call $password_last (local.get $n)))
+    (if (i32.eq (local.get $c) (i32.const 82)) (then                                     ;; R
+      (drop (call $reply_read (i32.const 8192) (i32.const 64))) (return (i32.const 0))))
+    (if (i32.eq (local.get $c) (i32.const 71)) (then                                     ;; G
+      (drop (call $write (i32.const 2048) (i32.const 8))) (return (i32.const 0))))
+    (local.set $req (i32.const 4096))
+    (local.set $len (global.get $ok_len))
+    (if (i32.eq (local.get $c) (i32.const 80)) (then                                     ;; P
+      (local.set $req (i32.const 4608)) (local.set $len (global.get $bad_len))))
+    (local.set $len (call $write (local.get $req) (local.get $len)))
+    (if (i32.ne (call $reply_read (i32.const 8192) (i32.const 64)) (local.get $len)) (then (return (i32.const 3))))
+    (if (i32.eqz (local.get $len)) (then (return (i32.const 0))))
+    (if (i32.eq (i32.load16_u (i32.const 8192)) (i32.const 0x0108)) (then               ;; outcome permanent
+      (call $output_write (i32.const 1024) (global.get $denial_len)) (return (i32.const 1))))
+    (i32.const 3)`,
+		Extra: passwordLast + `  (data (i32.const 1024) "{{result "OUTBOX_REFUSED" "The host refused the outbox write"}}")
+  (global $denial_len i32 (i32.const {{resultLen "OUTBOX_REFUSED" "The host refused the outbox write"}}))
+  (data (i32.const 2048) "\ff\ff\ff\ff\ff\ff\ff\ff")
+  (data (i32.const 4096) "{{outbox "wat-fixture" "hello"}}")
+  (global $ok_len i32 (i32.const {{outboxLen "wat-fixture" "hello"}}))
+  (data (i32.const 4608) "{{outbox "../escape" "hello"}}")
+  (global $bad_len i32 (i32.const {{outboxLen "../escape" "hello"}}))`},
 }
 
 const skeleton = `;; Fault fixture "{{.Name}}": {{.Comment}}
@@ -190,6 +231,10 @@ func result(code, msg string) []byte {
 	return (&abi.Result{Reasons: []abi.Reason{{Code: code, Message: msg}}}).Marshal(nil)
 }
 
+func outboxWrite(id, data string) []byte {
+	return (&abi.OutboxWrite{MessageID: id, Data: []byte(data)}).Marshal(nil)
+}
+
 func main() {
 	dir := "host/testdata"
 	if len(os.Args) > 1 {
@@ -199,6 +244,8 @@ func main() {
 		"wat":       wat,
 		"result":    func(c, m string) string { return wat(result(c, m)) },
 		"resultLen": func(c, m string) int { return len(result(c, m)) },
+		"outbox":    func(id, data string) string { return wat(outboxWrite(id, data)) },
+		"outboxLen": func(id, data string) int { return len(outboxWrite(id, data)) },
 	}
 	skel := template.Must(template.New("skel").Funcs(funcs).Parse(skeleton))
 	for _, f := range fixtures {
