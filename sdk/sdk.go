@@ -41,6 +41,12 @@
 // Plugins hold no state between calls: an instance may be thrown away after
 // any call, and several instances serve calls concurrently. Everything a
 // call needs comes in its request.
+//
+// A plugin reaches the outside only through capabilities the operator
+// grants to its id. Importing a capability package declares the capability
+// in the descriptor: sdk/smtp (the operator's SMTP relay), sdk/outbox (the
+// development mail folder) and sdk/httpconn (HTTP through connections the
+// operator names). Their failures are *TransportError values.
 package sdk
 
 import (
