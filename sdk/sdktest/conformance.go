@@ -53,6 +53,9 @@ func Conformance(t *testing.T, path string) {
 	if d.Kind == abi.KindTwoFactor {
 		conformTwoFactor(t, h, d)
 	}
+	if d.Kind == abi.KindMailer {
+		conformMailer(t, h, d)
+	}
 	if d.Kind == abi.KindPassword {
 		t.Run("password_check edge inputs", func(t *testing.T) {
 			pp, err := h.PasswordPolicy(d.ID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,4 +100,32 @@ func nativeDeliver(id string, m host.Mail) error {
 		return fail(host.CodeRetry, errors.New("temporary failure"))
 	}
 	return fail(host.CodeFailed, fmt.Errorf("status %v", status))
+}
+
+// conformMailer delivers edge messages through a host with no relay, folder
+// or connection configured: every answer must be delivered, refused with a
+// declared code, or retry (PLUGIN_RETRY), never a fault or bad output.
+func conformMailer(t *testing.T, h *host.Host, d *host.Descriptor) {
+	t.Run("mailer_deliver edge inputs", func(t *testing.T) {
+		m, err := h.Mailer(d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range []host.Mail{
+			{MessageID: "m1", From: "gatehouse@example.com", To: []string{"a@example.com"}},
+			{MessageID: "m2", From: "Gâtehouse <gatehouse@example.com>", To: []string{"josé@exämple.com"}, Subject: "Réinitialisez 🔑 " + strings.Repeat("é", 300),
+				Text: strings.Repeat("line with trailing space \n", 2000), HTML: "<p>" + strings.Repeat("é", 10000) + "</p>"},
+			{MessageID: "m3", From: "not an address", To: []string{"also not"}, Subject: "\r\nBcc: x@example.com", Text: "\x00"},
+		} {
+			err := m.Deliver(context.Background(), in)
+			var refused *host.Refused
+			var pe *host.PluginError
+			switch {
+			case err == nil, errors.As(err, &refused):
+			case errors.As(err, &pe) && pe.Code == host.CodeRetry:
+			default:
+				t.Errorf("message %s: %v", in.MessageID, err)
+			}
+		}
+	})
 }
