@@ -95,6 +95,12 @@ func printReport(w io.Writer, path string, r host.Report) {
 		row("hooks", strings.Join(d.Hooks, ", "))
 		row("declared capabilities", orNone(d.Capabilities))
 		row("reason codes", orNone(d.Codes))
+		if info, err := host.ResolveTwoFactorInfo(*d); err == nil && info.Route != "" {
+			row("2fa route", fmt.Sprintf("/user/2fa/%s/... (summary key %q, challenges %v, weak %v)", info.Route, info.SummaryKey, info.Challenges, info.Weak))
+			row("2fa body", fmt.Sprintf("code in %q (length %d, 0: any), setup fields %s", info.CodeField, info.CodeLength, orNone(info.SetupFields)))
+			c := info.Codes
+			row("2fa message codes", strings.Join([]string{c.Invalid, c.Uninitialized, c.Inactive, c.AlreadyInactive, c.TooMany, c.TooManySends, c.Corrupt}, ", "))
+		}
 		if d.ConfigSchema != "" {
 			row("config schema", d.ConfigSchema)
 		} else {

@@ -92,7 +92,9 @@ var (
 	_ sdk.Configurer   = (*method)(nil)
 )
 
-func newMethod() *method { return &method{lookAhead: defaultLookAhead, resyncWindow: defaultResyncWindow} }
+func newMethod() *method {
+	return &method{lookAhead: defaultLookAhead, resyncWindow: defaultResyncWindow}
+}
 
 func init() { twofactor.Register(info, methodInfo, newMethod()) }
 
