@@ -254,7 +254,6 @@ type envelope struct {
 	Error      string `json:"error"`
 	Message    string `json:"message"`
 	RetryAfter *int64 `json:"retryAfter,omitempty"`
-	RequestID  string `json:"requestId,omitempty"`
 }
 
 func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID string, err error) {
@@ -267,16 +266,19 @@ func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID string, err error)
 			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.FormatInt(secs, 10))
 		}
 		if fe.Status >= 500 {
-			env.RequestID = reqID
 			rt.log.Warn("request failed", "request", reqID, "path", string(ctx.Path()), "code", fe.Code)
 		}
 	} else if pe := (*host.PluginError)(nil); errors.As(err, &pe) {
 		// A plugin fault fails closed: 500 with the host's message code.
-		env.StatusCode, env.Message, env.RequestID = 500, pe.Code, reqID
+		env.StatusCode, env.Message = 500, pe.Code
 		rt.log.Error("plugin call failed", "request", reqID, "path", string(ctx.Path()), "plugin", pe.Plugin, "hook", pe.Hook, "code", pe.Code, "error", pe.Error())
 	} else {
-		env.StatusCode, env.Message, env.RequestID = 500, failure.CodeInternal, reqID
+		env.StatusCode, env.Message = 500, failure.CodeInternal
 		rt.log.Error("request failed", "request", reqID, "path", string(ctx.Path()), "error", err.Error())
+	}
+	if env.StatusCode >= 500 {
+		// The id that finds the request in the log; the body keeps the contract's three keys.
+		ctx.Response.Header.Set("X-Request-Id", reqID)
 	}
 	env.Error = reasons[env.StatusCode]
 	if env.Error == "" {

@@ -221,7 +221,6 @@ func OpenAPI(routes []*Route, version, serverURL string) []byte {
 						"statusCode": map[string]any{"type": "integer"},
 						"error":      map[string]any{"type": "string", "enum": sortedReasons()},
 						"message":    map[string]any{"type": "string", "description": "a message code or a validator-style sentence"},
-						"requestId":  map[string]any{"type": "string", "description": "on 5xx: the id in the server log"},
 					}},
 				"TooManyRequests": map[string]any{"allOf": []any{
 					map[string]any{"$ref": "#/components/schemas/Error"},

@@ -95,7 +95,7 @@ func (o *Outbox) Enqueue(txn store.Txn, m Outgoing) error {
 	if err := txn.Set(append(append([]byte{}, outboxPrefix...), id...), v, 0); err != nil {
 		return err
 	}
-	o.Wake()
+	txn.AfterCommit(o.Wake) // waking before the commit could find nothing and sleep a minute
 	return nil
 }
 

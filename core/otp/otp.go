@@ -104,9 +104,11 @@ func (c *Codes) Check(txn store.Txn, key []byte, code string, now time.Time) (bo
 	}
 	rec.Tries++
 	ttl := rec.ExpiresAt.Sub(now)
-	if rec.Tries >= MaxTries || ttl <= 0 {
+	if ttl <= 0 {
 		return false, nil, txn.Delete(key)
 	}
+	// A dead code (MaxTries wrong) stays until it expires: what it belongs to (a pending
+	// transfer) is still there, the code just never matches again.
 	v, err := json.Marshal(rec)
 	if err != nil {
 		return false, nil, err

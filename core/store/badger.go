@@ -61,14 +61,19 @@ func (b *Badger) DB() *badger.DB { return b.db }
 
 // View implements Store.
 func (b *Badger) View(fn func(Txn) error) error {
-	return b.db.View(func(t *badger.Txn) error { return fn(badgerTxn{t}) })
+	x := &badgerTxn{}
+	err := b.db.View(func(t *badger.Txn) error { x.t = t; return fn(x) })
+	x.runHooks(err)
+	return err
 }
 
 // Update implements Store. Conflicts are retried with a short jittered backoff.
 func (b *Badger) Update(fn func(Txn) error) error {
 	for attempt := 0; attempt < updateAttempts; attempt++ {
-		err := b.db.Update(func(t *badger.Txn) error { return fn(badgerTxn{t}) })
+		x := &badgerTxn{}
+		err := b.db.Update(func(t *badger.Txn) error { x.t = t; return fn(x) })
 		if !errors.Is(err, badger.ErrConflict) {
+			x.runHooks(err)
 			return err
 		}
 		time.Sleep(time.Duration(rand.IntN(200*(attempt+1))) * time.Microsecond)
@@ -130,9 +135,23 @@ func (b *Badger) Close() error {
 	return errors.Join(errs...)
 }
 
-type badgerTxn struct{ t *badger.Txn }
+type badgerTxn struct {
+	t     *badger.Txn
+	hooks []func()
+}
 
-func (x badgerTxn) Get(key []byte) ([]byte, error) {
+func (x *badgerTxn) AfterCommit(fn func()) { x.hooks = append(x.hooks, fn) }
+
+func (x *badgerTxn) runHooks(err error) {
+	if err != nil {
+		return
+	}
+	for _, fn := range x.hooks {
+		fn()
+	}
+}
+
+func (x *badgerTxn) Get(key []byte) ([]byte, error) {
 	item, err := x.t.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, ErrNotFound
@@ -143,7 +162,7 @@ func (x badgerTxn) Get(key []byte) ([]byte, error) {
 	return item.ValueCopy(nil)
 }
 
-func (x badgerTxn) Set(key, value []byte, ttl time.Duration) error {
+func (x *badgerTxn) Set(key, value []byte, ttl time.Duration) error {
 	e := badger.NewEntry(key, value)
 	if ttl > 0 {
 		e = e.WithTTL(ttl)
@@ -151,9 +170,9 @@ func (x badgerTxn) Set(key, value []byte, ttl time.Duration) error {
 	return x.t.SetEntry(e)
 }
 
-func (x badgerTxn) Delete(key []byte) error { return x.t.Delete(key) }
+func (x *badgerTxn) Delete(key []byte) error { return x.t.Delete(key) }
 
-func (x badgerTxn) Scan(prefix []byte, fn func(key, value []byte) bool) error {
+func (x *badgerTxn) Scan(prefix []byte, fn func(key, value []byte) bool) error {
 	it := x.t.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 	defer it.Close()
 	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {

@@ -46,6 +46,9 @@ type Txn interface {
 	Delete(key []byte) error
 	// Scan calls fn for each key with the prefix, in key order, until fn returns false.
 	Scan(prefix []byte, fn func(key, value []byte) bool) error
+	// AfterCommit registers fn to run once the transaction has committed durably (never when it
+	// fails or is retried). In a read-only transaction fn runs when it ends.
+	AfterCommit(fn func())
 }
 
 // Store is a transactional key-value store.
