@@ -195,21 +195,25 @@ const (
 	// Status: StatusOK (accepted) or StatusDenied (refused, with reasons).
 	HookPasswordCheck = "password_check"
 
-	// HookTwoFactorEnroll makes a new secret for a user.
-	// Input: TwoFactorRequest (no State). Output: TwoFactorResult with the
-	// new State and what the user sees (Secret, URI, Image).
+	// HookTwoFactorEnroll makes a new secret for a user (setup).
+	// Input: TwoFactorRequest (no State; Params holds the setup fields).
+	// Output: TwoFactorResult with the new State, what the user sees
+	// (Secret, URI, Image) and any Messages to send.
 	HookTwoFactorEnroll = "twofactor_enroll"
 	// HookTwoFactorActivate checks the first code against the state enroll
-	// made. Input: TwoFactorRequest with State and Code. Output:
-	// TwoFactorResult. Status: StatusOK or StatusDenied.
+	// made (enable). Input: TwoFactorRequest with State and Code. Output:
+	// TwoFactorResult (ReplayKey and Public when accepted). Status: StatusOK
+	// or StatusDenied, whose first reason's code is the API's message code.
 	HookTwoFactorActivate = "twofactor_activate"
 	// HookTwoFactorChallenge makes a code and asks for it to be sent
-	// (an email OTP). Optional. Input: TwoFactorRequest with State. Output:
+	// (an email OTP). Optional: declaring it is how a method says it sends
+	// challenges. Input: TwoFactorRequest with State. Output:
 	// TwoFactorResult with the new State and the Messages to send.
 	HookTwoFactorChallenge = "twofactor_challenge"
-	// HookTwoFactorVerify checks a code at login. Input: TwoFactorRequest
-	// with State and Code. Output: TwoFactorResult (the new State even when
-	// denied). Status: StatusOK or StatusDenied.
+	// HookTwoFactorVerify checks a code at login (authenticate). Input:
+	// TwoFactorRequest with State and Code. Output: TwoFactorResult (the new
+	// State even when denied; the ReplayKey when accepted). Status: StatusOK
+	// or StatusDenied.
 	HookTwoFactorVerify = "twofactor_verify"
 
 	// HookMailerDeliver delivers one rendered message. Input:
