@@ -90,6 +90,11 @@ type Config struct {
 	// Clock gives the "now" passed in every request. Default time.Now.
 	Clock func() time.Time
 
+	// Observer, when set, is told of every hook call: the plugin, the hook, how long the call
+	// took (waiting for an instance included) and the PluginError code, "" on success. It
+	// feeds metrics; it must be fast and must not block.
+	Observer func(plugin, hook string, d time.Duration, code string)
+
 	// SMTP is the relay of the smtp capability. Default: none (every send
 	// fails temporarily).
 	SMTP SMTPConfig

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/tetratelabs/wazero/api"
@@ -173,8 +174,19 @@ func joinLimited(s []string, limit int) string {
 // (which decodes it; its error fails the call with PLUGIN_BAD_OUTPUT), then
 // returns the instance to the pool or throws it away. Every failure is a
 // *PluginError and leaves no instance behind that saw it.
-func (p *plugin) call(ctx context.Context, hook string, input []byte, accept func(abi.Status, []byte) error) error {
+func (p *plugin) call(ctx context.Context, hook string, input []byte, accept func(abi.Status, []byte) error) (err error) {
 	p.calls.Add(1)
+	if observe := p.host.cfg.Observer; observe != nil {
+		start := time.Now()
+		defer func() {
+			code := ""
+			var pe *PluginError
+			if errors.As(err, &pe) {
+				code = pe.Code
+			}
+			observe(p.name(), hook, time.Since(start), code)
+		}()
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.host.cfg.hookTimeout(hook))
 	defer cancel()
 	inst, err := p.pool.get(ctx)

@@ -184,3 +184,27 @@ func (r *RouteMetrics) Observe(status int, d time.Duration) {
 	c.(prometheus.Counter).Inc()
 	r.latency.Observe(d.Seconds())
 }
+
+var (
+	// PluginCalls counts plugin hook calls by plugin, hook and outcome (ok or a PLUGIN_* code).
+	PluginCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "gatehouse", Name: "plugin_hook_calls_total", Help: "Plugin hook calls by plugin, hook and outcome (ok or the PLUGIN_* code).",
+	}, []string{"plugin", "hook", "outcome"})
+	// PluginDuration is the duration of plugin hook calls by plugin and hook.
+	PluginDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "gatehouse", Name: "plugin_hook_duration_seconds", Help: "Plugin hook call duration by plugin and hook.",
+		Buckets: []float64{.000005, .00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .01, .05, .25, 1, 5},
+	}, []string{"plugin", "hook"})
+)
+
+func init() { Registry.MustRegister(PluginCalls, PluginDuration) }
+
+// ObservePluginCall records one plugin hook call; code is "" on success.
+func ObservePluginCall(plugin, hook string, d time.Duration, code string) {
+	outcome := code
+	if outcome == "" {
+		outcome = "ok"
+	}
+	PluginCalls.WithLabelValues(plugin, hook, outcome).Inc()
+	PluginDuration.WithLabelValues(plugin, hook).Observe(d.Seconds())
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/core/password"
 	"github.com/gatehouse/gatehouse/host"
 )
@@ -28,6 +29,7 @@ func (s *Server) openPlugins(ctx context.Context) error {
 		SMTP:            s.smtpConfig(),
 		OutboxDir:       filepath.Join(s.cfg.DataDir, "outbox"),
 		HTTPConnections: s.cfg.HTTPConnections,
+		Observer:        metrics.ObservePluginCall,
 	})
 	if err != nil {
 		return err
