@@ -6,6 +6,7 @@ package metrics
 import (
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,8 +106,6 @@ var sources atomic.Pointer[Sources]
 func SetSources(s Sources) { sources.Store(&s) }
 
 var (
-	pluginCalls    = prometheus.NewDesc("gatehouse_plugin_calls_total", "Plugin hook calls by plugin.", []string{"plugin"}, nil)
-	pluginFailures = prometheus.NewDesc("gatehouse_plugin_failures_total", "Failed plugin hook calls by plugin.", []string{"plugin"}, nil)
 	pluginLoaded   = prometheus.NewDesc("gatehouse_plugin_loaded", "1 when the plugin is loaded, 0 when it failed to load.", []string{"plugin"}, nil)
 	mailDepth      = prometheus.NewDesc("gatehouse_mail_queue_depth", "Messages waiting in the outbox.", nil, nil)
 	mailDelivered  = prometheus.NewDesc("gatehouse_mail_delivered_total", "Messages delivered.", nil, nil)
@@ -117,7 +116,7 @@ var (
 
 func init() {
 	Registry.MustRegister(NewCollector(
-		[]*prometheus.Desc{pluginCalls, pluginFailures, pluginLoaded, mailDepth, mailDelivered, mailFailures, mailDropped, storeBytes},
+		[]*prometheus.Desc{pluginLoaded, mailDepth, mailDelivered, mailFailures, mailDropped, storeBytes},
 		func(emit func(*prometheus.Desc, prometheus.ValueType, float64, ...string)) {
 			s := sources.Load()
 			if s == nil {
@@ -125,8 +124,6 @@ func init() {
 			}
 			if s.Plugins != nil {
 				for _, p := range s.Plugins() {
-					emit(pluginCalls, prometheus.CounterValue, float64(p.Calls), p.ID)
-					emit(pluginFailures, prometheus.CounterValue, float64(p.Failures), p.ID)
 					loaded := 0.0
 					if p.Loaded {
 						loaded = 1
@@ -188,22 +185,44 @@ func (r *RouteMetrics) Observe(status int, d time.Duration) {
 var (
 	// PluginCalls counts plugin hook calls by plugin, hook and outcome (ok or a PLUGIN_* code).
 	PluginCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "gatehouse", Name: "plugin_hook_calls_total", Help: "Plugin hook calls by plugin, hook and outcome (ok or the PLUGIN_* code).",
+		Namespace: "gatehouse", Name: "plugin_calls_total", Help: "Plugin hook calls by plugin, hook and outcome (ok or the PLUGIN_* code).",
 	}, []string{"plugin", "hook", "outcome"})
 	// PluginDuration is the duration of plugin hook calls by plugin and hook.
 	PluginDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: "gatehouse", Name: "plugin_hook_duration_seconds", Help: "Plugin hook call duration by plugin and hook.",
+		Namespace: "gatehouse", Name: "plugin_call_duration_seconds", Help: "Plugin hook call duration by plugin and hook.",
 		Buckets: []float64{.000005, .00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .01, .05, .25, 1, 5},
 	}, []string{"plugin", "hook"})
 )
 
-func init() { Registry.MustRegister(PluginCalls, PluginDuration) }
+// pluginFailures counts failed calls per plugin and hook, zero included for every pair that was
+// called, so the family is there before the first failure.
+var (
+	pluginFailures     sync.Map // "plugin\x00hook" -> *atomic.Uint64
+	pluginFailuresDesc = prometheus.NewDesc("gatehouse_plugin_failures_total", "Failed plugin hook calls by plugin and hook (the code is the outcome label of gatehouse_plugin_calls_total).", []string{"plugin", "hook"}, nil)
+)
+
+func init() {
+	Registry.MustRegister(PluginCalls, PluginDuration, NewCollector([]*prometheus.Desc{pluginFailuresDesc},
+		func(emit func(*prometheus.Desc, prometheus.ValueType, float64, ...string)) {
+			pluginFailures.Range(func(k, v any) bool {
+				plugin, hook, _ := strings.Cut(k.(string), "\x00")
+				emit(pluginFailuresDesc, prometheus.CounterValue, float64(v.(*atomic.Uint64).Load()), plugin, hook)
+				return true
+			})
+		}))
+}
 
 // ObservePluginCall records one plugin hook call; code is "" on success.
 func ObservePluginCall(plugin, hook string, d time.Duration, code string) {
+	failures, ok := pluginFailures.Load(plugin + "\x00" + hook)
+	if !ok {
+		failures, _ = pluginFailures.LoadOrStore(plugin+"\x00"+hook, new(atomic.Uint64))
+	}
 	outcome := code
 	if outcome == "" {
 		outcome = "ok"
+	} else {
+		failures.(*atomic.Uint64).Add(1)
 	}
 	PluginCalls.WithLabelValues(plugin, hook, outcome).Inc()
 	PluginDuration.WithLabelValues(plugin, hook).Observe(d.Seconds())
