@@ -42,6 +42,13 @@ test-web: build
 	cd tests/web && npm ci --no-audit --no-fund --loglevel=error
 	GATEHOUSE_BIN=$(CURDIR)/$(BIN) node --test tests/web/docs.test.mjs
 
+# The long crash test (tests/crash): kill -9 at random moments under a mixed load for
+# CRASH_DURATION; `make test` runs a short version of it.
+CRASH_DURATION ?= 5m
+.PHONY: soak
+soak: build
+	GATEHOUSE_BIN=$(CURDIR)/$(BIN) CRASH_DURATION=$(CRASH_DURATION) $(GO) test -count=1 -v -run TestKillNine -timeout 20m ./tests/crash/
+
 # Every fuzz target, each for FUZZTIME (the corpus is committed under testdata/fuzz).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := \
