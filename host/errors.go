@@ -37,6 +37,9 @@ var (
 	ErrClosed = errors.New("host: closed")
 	// ErrBadStatus is wrapped when a plugin returns a status the hook does not allow.
 	ErrBadStatus = errors.New("host: unknown or disallowed status")
+	// ErrCircuitOpen is wrapped when a plugin failed too often in a row and its calls fail
+	// fast for a while (Config.BreakerThreshold, BreakerCooldown).
+	ErrCircuitOpen = errors.New("host: circuit open: the plugin failed too often in a row")
 	// ErrBadOutput is wrapped when a plugin's output is not acceptable.
 	ErrBadOutput = errors.New("host: bad plugin output")
 )

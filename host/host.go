@@ -63,8 +63,20 @@ type Config struct {
 	HighWaterMiB int
 
 	// PoolSize is the most instances of one plugin alive at once, so the most
-	// concurrent calls into it. Default: GOMAXPROCS.
+	// concurrent calls into it. Default: the number of CPUs.
 	PoolSize int
+
+	// MaxConcurrentCalls bounds the hook calls running at once across every plugin (mailer
+	// deliveries, which mostly wait on the network, are not counted). Guest code is not
+	// preempted by Go's scheduler, so this keeps a looping plugin from taking every CPU the
+	// server's other requests need. Default: the number of CPUs.
+	MaxConcurrentCalls int
+
+	// BreakerThreshold is the number of failed calls in a row after which a plugin's calls
+	// fail fast for BreakerCooldown (PLUGIN_FAILED, "circuit open"); the first call after the
+	// cooldown tries the plugin again. Defaults 5 and 1 s.
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
 
 	// RecycleAfter: an instance is thrown away after this many calls.
 	// Default 100000.
@@ -124,8 +136,18 @@ func (c Config) withDefaults() Config {
 	if c.HighWaterMiB <= 0 || c.HighWaterMiB > c.MemoryLimitMiB {
 		c.HighWaterMiB = c.MemoryLimitMiB / 2
 	}
+	cpus := min(runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	if c.PoolSize <= 0 {
-		c.PoolSize = runtime.GOMAXPROCS(0)
+		c.PoolSize = cpus
+	}
+	if c.MaxConcurrentCalls <= 0 {
+		c.MaxConcurrentCalls = cpus
+	}
+	if c.BreakerThreshold <= 0 {
+		c.BreakerThreshold = 5
+	}
+	if c.BreakerCooldown <= 0 {
+		c.BreakerCooldown = time.Second
 	}
 	if c.RecycleAfter <= 0 {
 		c.RecycleAfter = 100000
@@ -179,6 +201,9 @@ type Host struct {
 	// transports serve the smtp, outbox and http capabilities.
 	transports *transports
 
+	// cpu holds one token per hook call running guest code (MaxConcurrentCalls).
+	cpu chan struct{}
+
 	mu      sync.RWMutex
 	plugins map[string]*plugin // loaded, by id
 	order   []*plugin          // loaded, in load order
@@ -189,7 +214,7 @@ type Host struct {
 // New returns a host with no plugins loaded.
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	cfg = cfg.withDefaults()
-	h := &Host{cfg: cfg, log: cfg.Logger.Named("plugins"), plugins: map[string]*plugin{}}
+	h := &Host{cfg: cfg, log: cfg.Logger.Named("plugins"), plugins: map[string]*plugin{}, cpu: make(chan struct{}, cfg.MaxConcurrentCalls)}
 	t, err := newTransports(&h.cfg)
 	if err != nil {
 		return nil, err

@@ -562,3 +562,51 @@ func TestHammer(t *testing.T) {
 		}
 	}
 }
+
+func TestCircuitBreaker(t *testing.T) {
+	h := newHost(t, host.Config{CallTimeout: time.Second, BreakerThreshold: 3, BreakerCooldown: 300 * time.Millisecond})
+	mustLoad(t, h, "chaos", fixture(t, "chaos"))
+	chaos := policy(t, h, "password.chaos")
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if _, err := chaos.Check(ctx, host.PasswordCheck{Password: "xT"}); !isCode(err, host.CodeFailed) || errors.Is(err, host.ErrCircuitOpen) {
+			t.Fatalf("trap %d: %v", i, err)
+		}
+	}
+	start := time.Now()
+	_, err := chaos.Check(ctx, host.PasswordCheck{Password: "anything"})
+	if !errors.Is(err, host.ErrCircuitOpen) || !isCode(err, host.CodeFailed) {
+		t.Fatalf("after 3 failures in a row: %v, want the circuit open", err)
+	}
+	if d := time.Since(start); d > 50*time.Millisecond {
+		t.Fatalf("an open circuit must fail fast, took %v", d)
+	}
+	time.Sleep(350 * time.Millisecond)
+	if v, err := chaos.Check(ctx, host.PasswordCheck{Password: "anything"}); err != nil || !v.Accepted {
+		t.Fatalf("after the cooldown the plugin is tried again: %+v %v", v, err)
+	}
+}
+
+func TestMaxConcurrentCalls(t *testing.T) {
+	h := newHost(t, host.Config{CallTimeout: 400 * time.Millisecond, MaxConcurrentCalls: 1})
+	mustLoad(t, h, "chaos", fixture(t, "chaos"))
+	mustLoad(t, h, "ok", fixture(t, "ok"))
+	chaos, ok := policy(t, h, "password.chaos"), policy(t, h, "password.wat-ok")
+	looping := make(chan error, 1)
+	go func() {
+		_, err := chaos.Check(context.Background(), host.PasswordCheck{Password: "xL"})
+		looping <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the loop holds the only slot
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := ok.Check(ctx, host.PasswordCheck{Password: "anything"}); !isCode(err, host.CodeTimeout) {
+		t.Fatalf("with the only slot taken: %v, want PLUGIN_TIMEOUT", err)
+	}
+	if err := <-looping; !isCode(err, host.CodeTimeout) {
+		t.Fatalf("the loop: %v", err)
+	}
+	if v, err := ok.Check(context.Background(), host.PasswordCheck{Password: "anything"}); err != nil || !v.Accepted {
+		t.Fatalf("after the loop's deadline the slot is free: %v", err)
+	}
+}

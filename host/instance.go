@@ -187,8 +187,22 @@ func (p *plugin) call(ctx context.Context, hook string, input []byte, accept fun
 			observe(p.name(), hook, time.Since(start), code)
 		}()
 	}
+	if until := p.openUntil.Load(); until != 0 && time.Now().UnixNano() < until {
+		p.failures.Add(1)
+		return p.fail(hook, CodeFailed, ErrCircuitOpen)
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.host.cfg.hookTimeout(hook))
 	defer cancel()
+	if hook != abi.HookMailerDeliver {
+		select {
+		case p.host.cpu <- struct{}{}:
+			defer func() { <-p.host.cpu }()
+		case <-ctx.Done():
+			p.failures.Add(1)
+			return p.fail(hook, CodeTimeout, fmt.Errorf("waiting for a free CPU slot: %w", ctx.Err()))
+		}
+	}
+	defer func() { p.breaker(err) }()
 	inst, err := p.pool.get(ctx)
 	if err != nil {
 		p.failures.Add(1)
@@ -213,6 +227,21 @@ func (p *plugin) call(ctx context.Context, hook string, input []byte, accept fun
 		return perr
 	}
 	return nil
+}
+
+// breaker counts failures in a row and opens the circuit past the threshold. A mailer's "retry
+// later" and a domain denial are not failures.
+func (p *plugin) breaker(err error) {
+	var pe *PluginError
+	if err == nil || errors.As(err, &pe) && pe.Code == CodeRetry {
+		p.consecutiveFailures.Store(0)
+		return
+	}
+	if n := p.consecutiveFailures.Add(1); int(n) >= p.host.cfg.BreakerThreshold {
+		p.openUntil.Store(time.Now().Add(p.host.cfg.BreakerCooldown).UnixNano())
+		p.consecutiveFailures.Store(0)
+		p.log.Warn("plugin failing: calls fail fast for a while", "failures_in_a_row", n, "cooldown", p.host.cfg.BreakerCooldown)
+	}
 }
 
 func (p *plugin) run(ctx context.Context, inst *instance, hook string, input []byte, accept func(abi.Status, []byte) error) *PluginError {

@@ -64,6 +64,11 @@ type plugin struct {
 	highWaterBytes uint32
 
 	calls, failures, created, discarded atomic.Uint64
+
+	// The circuit breaker: after breakerThreshold failures in a row, calls fail fast until
+	// openUntil (Unix nanoseconds), so a broken plugin stops costing an instance per call.
+	consecutiveFailures atomic.Int32
+	openUntil           atomic.Int64
 }
 
 // loadInfo is what load learned, even when it failed (for Status and Inspect).

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -82,6 +83,7 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := server.NewLogger(cfg)
+	raiseGOMAXPROCS()
 	srv, err := server.Open(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "error", err)
@@ -94,6 +96,18 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// raiseGOMAXPROCS gives the Go scheduler more processors than there are CPUs (unless the
+// operator set GOMAXPROCS). Plugin code running in wazero is not preempted by the scheduler, so
+// while plugin calls (at most one per CPU, see host.Config.MaxConcurrentCalls) hold processors,
+// the spare ones keep serving every other request; the OS shares the CPUs between them.
+func raiseGOMAXPROCS() {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	n := runtime.GOMAXPROCS(0)
+	runtime.GOMAXPROCS(max(2*n, n+2))
 }
 
 func userCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -172,7 +172,9 @@ func TestPluginFaultsKeepThroughput(t *testing.T) {
 	}
 	for k, v := range answers {
 		t.Logf("background answers: %-50s x%d", k, v.Load())
-		if !(k == "ok: 200" || k == "panic: 500 PLUGIN_FAILED" || k == "loop: 500 PLUGIN_TIMEOUT") {
+		// After 5 failures in a row the host fails a plugin's calls fast for a second (its
+		// circuit breaker): a looping plugin then answers PLUGIN_FAILED without running.
+		if !(k == "ok: 200" || k == "panic: 500 PLUGIN_FAILED" || k == "loop: 500 PLUGIN_TIMEOUT" || k == "loop: 500 PLUGIN_FAILED") {
 			t.Errorf("SERVER BUG? unexpected answer to a chaos setup call: %s", k)
 		}
 	}
@@ -183,11 +185,12 @@ func TestPluginFaultsKeepThroughput(t *testing.T) {
 	if r := rates["panic"] / rates["ok"]; r < 0.5 {
 		t.Errorf("SERVER BUG: a trapping plugin cuts the rest's throughput to %.2f of what the same load on the healthy plugin leaves (want at least 0.5)", r)
 	}
-	if r := rates["loop"] / rates[""]; r < 0.1 {
-		t.Errorf("SERVER BUG: a looping plugin cuts the rest's throughput to %.2f of the baseline (want at least 0.1)", r)
+	if r := rates["loop"] / rates["ok"]; r < 0.4 {
+		t.Errorf("SERVER BUG: a looping plugin cuts the rest's throughput to %.2f of what the same load on the healthy plugin leaves (want at least 0.4)", r)
 	}
 
-	// The plugin answers properly again.
+	// The plugin answers properly again once its circuit breaker's cooldown (1 s) is over.
+	time.Sleep(1100 * time.Millisecond)
 	r, err := do(base, req{Method: "POST", Path: "/user/2fa/chaos/setup", Token: bg[0].Access, JSON: map[string]string{"mode": "ok"}})
 	if err != nil || r.Status != 200 {
 		t.Errorf("SERVER BUG: the chaos plugin after its faults: %v %v", r, err)
