@@ -106,12 +106,12 @@ var sources atomic.Pointer[Sources]
 func SetSources(s Sources) { sources.Store(&s) }
 
 var (
-	pluginLoaded   = prometheus.NewDesc("gatehouse_plugin_loaded", "1 when the plugin is loaded, 0 when it failed to load.", []string{"plugin"}, nil)
-	mailDepth      = prometheus.NewDesc("gatehouse_mail_queue_depth", "Messages waiting in the outbox.", nil, nil)
-	mailDelivered  = prometheus.NewDesc("gatehouse_mail_delivered_total", "Messages delivered.", nil, nil)
-	mailFailures   = prometheus.NewDesc("gatehouse_mail_delivery_failures_total", "Failed delivery attempts.", nil, nil)
-	mailDropped    = prometheus.NewDesc("gatehouse_mail_dropped_total", "Messages given up on.", nil, nil)
-	storeBytes     = prometheus.NewDesc("gatehouse_store_size_bytes", "Bytes the Badger store uses on disk.", nil, nil)
+	pluginLoaded  = prometheus.NewDesc("gatehouse_plugin_loaded", "1 when the plugin is loaded, 0 when it failed to load.", []string{"plugin"}, nil)
+	mailDepth     = prometheus.NewDesc("gatehouse_mail_queue_depth", "Messages waiting in the outbox.", nil, nil)
+	mailDelivered = prometheus.NewDesc("gatehouse_mail_delivered_total", "Messages delivered.", nil, nil)
+	mailFailures  = prometheus.NewDesc("gatehouse_mail_delivery_failures_total", "Failed delivery attempts.", nil, nil)
+	mailDropped   = prometheus.NewDesc("gatehouse_mail_dropped_total", "Messages given up on.", nil, nil)
+	storeBytes    = prometheus.NewDesc("gatehouse_store_size_bytes", "Bytes the Badger store uses on disk.", nil, nil)
 )
 
 func init() {
