@@ -5,26 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/valyala/fasthttp"
-
-	"github.com/gatehouse/gatehouse/core/config"
 )
 
 // FuzzRequests sends arbitrary bodies, query strings and Authorization headers to every route
 // of a real server (in process, no network) and checks that each answer is a success or the
 // error envelope with the same status, and never an internal error.
 func FuzzRequests(f *testing.F) {
-	cfg := config.Default()
-	cfg.DataDir = f.TempDir()
-	cfg.Registration = "open"
-	cfg.PluginCache = "../../.cache/plugin-cache"
-	cfg.Argon2Memory, cfg.Argon2Time = 64, 1
-	srv, err := Open(cfg, hclog.NewNullLogger())
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { srv.Close() })
+	srv := openBenchServer(f, false).srv
 	routes := srv.router.Routes()
 	seeds := []struct {
 		route       uint8
