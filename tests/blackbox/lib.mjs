@@ -387,6 +387,16 @@ export class Totp {
     this.key = base32Decode(secret);
     this.lastStep = -Infinity;
   }
+  setSecret(secret) {
+    this.secret = secret;
+    this.key = base32Decode(secret);
+  }
+  windowCodes(spread = 2) {
+    const cur = totpStepAt();
+    const codes = new Set();
+    for (let d = -spread; d <= spread; d++) codes.add(this.codeAt(cur + d));
+    return codes;
+  }
   codeAt(step) {
     return hotp(this.key, step);
   }

@@ -12,7 +12,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   startServer,
   sleep,
@@ -20,6 +20,10 @@ import {
   GOOD_PASSWORD,
   assertError,
   decodeJwt,
+  base32Decode,
+  hotp,
+  Totp,
+  totpStepAt,
 } from './lib.mjs';
 
 const ISSUER = `gatehouse-2fa-${randomBytes(3).toString('hex')}`;
@@ -33,95 +37,8 @@ const ENV = {
 
 // ====================================================================== independent TOTP
 
-const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** RFC 4648 base32 decode (case-insensitive, padding and spaces ignored). */
-export function base32Decode(s) {
-  const clean = s.replace(/[=\s]/g, '').toUpperCase();
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const ch of clean) {
-    const v = B32.indexOf(ch);
-    if (v < 0) throw new Error(`invalid base32 character ${JSON.stringify(ch)}`);
-    value = (value << 5) | v;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-/** RFC 4226 HOTP with dynamic truncation. */
-function hotp(key, counter, digits = 6) {
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(counter));
-  const h = createHmac('sha1', key).update(msg).digest();
-  const o = h[h.length - 1] & 0x0f;
-  const bin = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
-  return String(bin % 10 ** digits).padStart(digits, '0');
-}
-
-const STEP = 30;
-const stepAt = (ms = Date.now()) => Math.floor(ms / 1000 / STEP);
-/** RFC 6238 code for a given 30 s step (counter). */
+const stepAt = totpStepAt;
 const totpForStep = (key, step, digits = 6) => hotp(key, step, digits);
-
-/**
- * Per-user code allocator. Hands out codes for strictly increasing steps inside the server's
- * ±1 step window, so a code is never presented twice by accident (replay) whether the server
- * remembers used codes or the last used step. `minValidity` (s): the code must stay inside the
- * window at least that long (a step-s code is accepted until the end of step s+1); this also
- * keeps every use away from step boundaries (default 3 s).
- */
-class Totp {
-  constructor(secret) {
-    this.setSecret(secret);
-    this.lastStep = -Infinity;
-  }
-  setSecret(secret) {
-    this.secret = secret;
-    this.key = base32Decode(secret);
-  }
-  codeAt(step) {
-    return totpForStep(this.key, step);
-  }
-  /** Codes for the steps around now (for picking a certainly wrong code). */
-  windowCodes(spread = 2) {
-    const cur = stepAt();
-    const codes = new Set();
-    for (let d = -spread; d <= spread; d++) codes.add(this.codeAt(cur + d));
-    return codes;
-  }
-  /** A 6-digit code that is not valid anywhere near now. */
-  wrongCode() {
-    const bad = this.windowCodes(3);
-    for (;;) {
-      const c = String(randomBytes(4).readUInt32BE() % 1e6).padStart(6, '0');
-      if (!bad.has(c)) return c;
-    }
-  }
-  async next({ minValidity = 3 } = {}) {
-    for (;;) {
-      const now = Date.now();
-      const cur = stepAt(now);
-      const remaining = ((cur + 1) * STEP * 1000 - now) / 1000; // seconds left in this step
-      if (remaining >= 3) {
-        for (let s = Math.max(this.lastStep + 1, cur - 1); s <= cur + 1; s++) {
-          const validFor = remaining + (s + 1 - cur) * STEP; // until the end of step s+1
-          if (validFor >= minValidity) {
-            this.lastStep = s;
-            return this.codeAt(s);
-          }
-        }
-      }
-      // Nothing usable in this window: wait for the next step (plus a little margin).
-      await sleep(remaining * 1000 + 150);
-    }
-  }
-}
 
 // ====================================================================== helpers
 
