@@ -10,6 +10,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'kill $gh $bare 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 go build -o "$tmp/bare" "$root/bench/bare"
+# Both servers run with the GOMAXPROCS gatehouse serve picks for itself (twice the CPUs), so
+# only the handler differs.
+export GOMAXPROCS=$(( 2 * $(nproc) ))
 GATEHOUSE_ADDR=127.0.0.1:18091 GATEHOUSE_DATA="$tmp/data" GATEHOUSE_REGISTRATION=open GATEHOUSE_LOG_LEVEL=warn \
   GATEHOUSE_PLUGIN_CACHE="$root/.cache/plugin-cache" GATEHOUSE_ACCESS_TTL=1h "$root/bin/gatehouse" serve & gh=$!
 "$tmp/bare" -addr 127.0.0.1:18090 & bare=$!

@@ -115,10 +115,10 @@ func (rt *Router) Routes() []*Route { return rt.list }
 
 // Handler is the fasthttp handler of the router.
 func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
-	reqID := rt.reqPfx + strconv.FormatUint(rt.reqSeq.Add(1), 10)
+	reqID := requestID{prefix: rt.reqPfx, seq: rt.reqSeq.Add(1)} // formatted only when logged
 	defer func() {
 		if p := recover(); p != nil {
-			rt.log.Error("panic serving request", "request", reqID, "path", string(ctx.Path()), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			rt.log.Error("panic serving request", "request", reqID.String(), "path", string(ctx.Path()), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			ctx.Response.Reset()
 			rt.renderError(ctx, reqID, errors.New("panic"))
 		}
@@ -138,7 +138,7 @@ func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
 	}
 	route.metrics.Observe(ctx.Response.StatusCode(), time.Since(start))
 	if rt.log.IsDebug() {
-		rt.log.Debug("request", "request", reqID, "method", route.Method, "route", route.Path,
+		rt.log.Debug("request", "request", reqID.String(), "method", route.Method, "route", route.Path,
 			"status", ctx.Response.StatusCode(), "duration", time.Since(start))
 	}
 }
@@ -256,7 +256,16 @@ type envelope struct {
 	RetryAfter *int64 `json:"retryAfter,omitempty"`
 }
 
-func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID string, err error) {
+// requestID names a request in the log and the X-Request-Id header of a 5xx answer.
+type requestID struct {
+	prefix string
+	seq    uint64
+}
+
+// String formats the id.
+func (r requestID) String() string { return r.prefix + strconv.FormatUint(r.seq, 10) }
+
+func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID requestID, err error) {
 	env := envelope{}
 	if fe, ok := failure.As(err); ok {
 		env.StatusCode, env.Message = fe.Status, fe.Code
@@ -266,19 +275,19 @@ func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID string, err error)
 			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.FormatInt(secs, 10))
 		}
 		if fe.Status >= 500 {
-			rt.log.Warn("request failed", "request", reqID, "path", string(ctx.Path()), "code", fe.Code)
+			rt.log.Warn("request failed", "request", reqID.String(), "path", string(ctx.Path()), "code", fe.Code)
 		}
 	} else if pe := (*host.PluginError)(nil); errors.As(err, &pe) {
 		// A plugin fault fails closed: 500 with the host's message code.
 		env.StatusCode, env.Message = 500, pe.Code
-		rt.log.Error("plugin call failed", "request", reqID, "path", string(ctx.Path()), "plugin", pe.Plugin, "hook", pe.Hook, "code", pe.Code, "error", pe.Error())
+		rt.log.Error("plugin call failed", "request", reqID.String(), "path", string(ctx.Path()), "plugin", pe.Plugin, "hook", pe.Hook, "code", pe.Code, "error", pe.Error())
 	} else {
 		env.StatusCode, env.Message = 500, failure.CodeInternal
-		rt.log.Error("request failed", "request", reqID, "path", string(ctx.Path()), "error", err.Error())
+		rt.log.Error("request failed", "request", reqID.String(), "path", string(ctx.Path()), "error", err.Error())
 	}
 	if env.StatusCode >= 500 {
 		// The id that finds the request in the log; the body keeps the contract's three keys.
-		ctx.Response.Header.Set("X-Request-Id", reqID)
+		ctx.Response.Header.Set("X-Request-Id", reqID.String())
 	}
 	env.Error = reasons[env.StatusCode]
 	if env.Error == "" {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,13 +59,34 @@ func openBenchServer(tb testing.TB, native bool) inProcess {
 	return inProcess{tb, srv}
 }
 
-type totpGuess struct{ token, body string }
+// totpUser is a user with TOTP enabled and the steps it has used (enable's included).
+type totpUser struct {
+	token, secret string
+	mu            sync.Mutex
+	used          map[int64]bool
+}
 
-// totpGuesses makes users with TOTP enabled and returns fresh codes to authenticate with: two
-// per user (the steps either side of the one enable used), each acceptable exactly once.
+// body returns an authenticate body with a code of a step near now that the user has not used.
+func (u *totpUser) body() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	cur := time.Now().Unix() / 30
+	for _, step := range []int64{cur, cur - 1, cur + 1} {
+		if !u.used[step] {
+			u.used[step] = true
+			code, _ := hotp.GenerateCodeCustom(u.secret, uint64(step), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+			return fmt.Sprintf(`{"totp":%q}`, code)
+		}
+	}
+	return `{"totp":"000000"}`
+}
+
+type totpGuess struct{ user *totpUser }
+
+// totpGuesses makes users with TOTP enabled and returns two guesses per user; each computes a
+// fresh code when it is sent, so the preparation time does not age them.
 func totpGuesses(c inProcess, n int, prefix string) []totpGuess {
 	var out []totpGuess
-	now := time.Now()
 	for u := 0; len(out) < n; u++ {
 		email := fmt.Sprintf("%s%d@example.com", prefix, u)
 		if code, body := c.do("POST", "/user", "", fmt.Sprintf(`{"email":%q,"password":"Passw0rdX"}`, email)); code != 200 {
@@ -78,17 +100,11 @@ func totpGuesses(c inProcess, n int, prefix string) []totpGuess {
 			c.tb.Fatal(err, string(setup))
 		}
 		u, _ := url.Parse(s.URL)
-		secret := u.Query().Get("secret")
-		codeAt := func(step int64) string {
-			code, _ := hotp.GenerateCodeCustom(secret, uint64(now.Unix()/30+step), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-			return code
-		}
-		if code, body := c.do("POST", "/user/2fa/totp/enable", string(access), fmt.Sprintf(`{"totp":%q}`, codeAt(0))); code != 200 {
+		user := &totpUser{token: string(access), secret: u.Query().Get("secret"), used: map[int64]bool{}}
+		if code, body := c.do("POST", "/user/2fa/totp/enable", user.token, user.body()); code != 200 {
 			c.tb.Fatal(code, string(body))
 		}
-		for _, step := range []int64{-1, 1} {
-			out = append(out, totpGuess{string(access), fmt.Sprintf(`{"totp":%q}`, codeAt(step))})
-		}
+		out = append(out, totpGuess{user}, totpGuess{user})
 	}
 	return out[:n]
 }
@@ -107,7 +123,7 @@ func BenchmarkTOTPAuthenticatePluginVsNative(b *testing.B) {
 		for _, part := range [][]totpGuess{guesses[:half], guesses[half:]} {
 			go func(part []totpGuess) {
 				for _, g := range part {
-					if code, body := c.do("POST", "/user/2fa/totp/authenticate", g.token, g.body); code != 200 {
+					if code, body := c.do("POST", "/user/2fa/totp/authenticate", g.user.token, g.user.body()); code != 200 {
 						b.Error(code, string(body))
 					}
 				}
