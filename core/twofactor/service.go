@@ -290,16 +290,25 @@ func (s *Service) sendAllowed(p auth.Principal, info Info) error {
 
 // NextEmail returns how long until the method may send the user another code.
 func (s *Service) NextEmail(ctx context.Context, p auth.Principal, methodID string) (time.Duration, error) {
-	_, info, err := s.method(methodID)
+	info, err := s.initialized(ctx, p, methodID)
 	if err != nil {
 		return 0, err
 	}
-	if _, found, _, err := s.readRecord(ctx, p, info); err != nil {
-		return 0, err
-	} else if !found {
-		return 0, failure.Conflict(info.Codes.Uninitialized)
-	}
 	return s.Limiter.SendWait(limit.DefaultSendPolicy, sendFactor(info), subject(p.UserID))
+}
+
+// initialized returns the method's info, or 409 Uninitialized when the user has no state of it.
+func (s *Service) initialized(ctx context.Context, p auth.Principal, methodID string) (Info, error) {
+	_, info, err := s.method(methodID)
+	if err != nil {
+		return info, err
+	}
+	if _, found, _, err := s.readRecord(ctx, p, info); err != nil {
+		return info, err
+	} else if !found {
+		return info, failure.Conflict(info.Codes.Uninitialized)
+	}
+	return info, nil
 }
 
 // send takes the send limiter and queues the method's messages, in txn.
@@ -613,14 +622,9 @@ func (s *Service) Challenge(ctx context.Context, p auth.Principal, methodID stri
 
 // NextGuess returns how long until the method's next code may be checked.
 func (s *Service) NextGuess(ctx context.Context, p auth.Principal, methodID string) (time.Duration, error) {
-	_, info, err := s.method(methodID)
+	info, err := s.initialized(ctx, p, methodID)
 	if err != nil {
 		return 0, err
-	}
-	if _, found, _, err := s.readRecord(ctx, p, info); err != nil {
-		return 0, err
-	} else if !found {
-		return 0, failure.Conflict(info.Codes.Uninitialized)
 	}
 	return s.Limiter.Wait(factor(info), subject(p.UserID))
 }

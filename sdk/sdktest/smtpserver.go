@@ -147,7 +147,7 @@ func (s *SMTPServer) session(c net.Conn) {
 			say("221 2.0.0 bye")
 			return
 		default:
-			say("502 5.5.1 not implemented")
+			say("502 5.5.1 command unrecognized")
 		}
 	}
 }
