@@ -29,12 +29,6 @@ type SecondFactors interface {
 	HasActiveMethod(txn store.Txn, userID uint64) (bool, error)
 }
 
-// NoSecondFactors is the SecondFactors of a server without 2FA methods.
-type NoSecondFactors struct{}
-
-// HasActiveMethod implements SecondFactors.
-func (NoSecondFactors) HasActiveMethod(store.Txn, uint64) (bool, error) { return false, nil }
-
 // Service runs the use cases.
 type Service struct {
 	Store         store.Store
