@@ -401,8 +401,8 @@ func TestDuplicateAndConfig(t *testing.T) {
 }
 
 func TestLoadEmbedded(t *testing.T) {
-	// The first-party mailers need their capability, as the server grants it.
-	h := newHost(t, host.Config{Grants: map[string][]string{"mailer.smtp": {"smtp"}, "mailer.outbox": {"outbox"}}})
+	// The first-party mailers and TOTP need their capability, as the server grants it.
+	h := newHost(t, host.Config{Grants: map[string][]string{"mailer.smtp": {"smtp"}, "mailer.outbox": {"outbox"}, "twofactor.totp": {"crypto"}}})
 	err := h.LoadEmbedded(context.Background())
 	if _, werr := plugins.Wasm("password-default"); werr != nil {
 		// A build without `make plugins`: the failure is clear and in Status.
@@ -421,6 +421,9 @@ func TestLoadEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	if st := status(t, h, "password.default"); !st.Loaded || st.Source != "embedded:password-default" {
+		t.Fatalf("status %+v", st)
+	}
+	if st := status(t, h, "twofactor.totp"); !st.Loaded {
 		t.Fatalf("status %+v", st)
 	}
 }

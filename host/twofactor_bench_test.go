@@ -22,7 +22,7 @@ import (
 //
 //	go test -run '^$' -bench TOTPVerify -benchtime 2s ./host/
 func BenchmarkTOTPVerify(b *testing.B) {
-	h := newHost(b, host.Config{CallTimeout: time.Second})
+	h := newHost(b, host.Config{CallTimeout: time.Second, Grants: totpGrants})
 	mustLoad(b, h, "totp", totpWasm(b))
 	m := twoFactor(b, h, "twofactor.totp")
 	ctx := context.Background()

@@ -21,6 +21,10 @@ var (
 	totpBytes    []byte
 )
 
+// totpGrants grant the first-party TOTP plugin its capability (the host's
+// HMAC), as the server does.
+var totpGrants = map[string][]string{"twofactor.totp": {"crypto"}}
+
 // totpWasm is the first-party TOTP plugin, built once per test binary.
 func totpWasm(t testing.TB) []byte {
 	t.Helper()
@@ -198,7 +202,7 @@ func TestTwoFactorCalls(t *testing.T) {
 // A method that does not declare twofactor_challenge is never called for it,
 // even though the Go SDK exports it.
 func TestTwoFactorUndeclaredChallenge(t *testing.T) {
-	h := newHost(t, host.Config{})
+	h := newHost(t, host.Config{Grants: totpGrants})
 	mustLoad(t, h, "totp", totpWasm(t))
 	m := twoFactor(t, h, "twofactor.totp")
 	if m.Info().Challenges {
@@ -210,5 +214,21 @@ func TestTwoFactorUndeclaredChallenge(t *testing.T) {
 	}
 	if after := status(t, h, "twofactor.totp"); after.Calls != before.Calls {
 		t.Fatal("the plugin was called")
+	}
+}
+
+// The first-party TOTP plugin imports the host's HMAC: without the crypto
+// grant it does not load (the server grants it by default).
+func TestTOTPNeedsCryptoGrant(t *testing.T) {
+	h := newHost(t, host.Config{Grants: map[string][]string{"twofactor.totp": {"smtp"}}})
+	err := h.Load(context.Background(), "totp", totpWasm(t))
+	if err == nil || !strings.Contains(err.Error(), `"crypto"`) {
+		t.Fatalf("loaded without the crypto grant: %v", err)
+	}
+	if st := status(t, h, "twofactor.totp"); st.Loaded {
+		t.Fatalf("status %+v", st)
+	}
+	if _, err := h.TwoFactor("twofactor.totp"); !isCode(err, host.CodeUnavailable) {
+		t.Fatalf("a method that did not load: %v", err)
 	}
 }

@@ -9,12 +9,13 @@ import (
 	"github.com/gatehouse/gatehouse/host"
 )
 
-// firstPartyGrants are the capabilities the first-party mailers get without the operator's
-// GATEHOUSE_PLUGIN_GRANTS: each needs exactly one, and the settings it uses (the relay, the
-// outbox folder) are the operator's anyway.
+// firstPartyGrants are the capabilities the first-party plugins get without the operator's
+// GATEHOUSE_PLUGIN_GRANTS: each needs exactly one, and the settings a mailer uses (the relay,
+// the outbox folder) are the operator's anyway; TOTP computes its HMAC-SHA1 with the host's.
 var firstPartyGrants = map[string][]string{
-	"mailer.smtp":   {"smtp"},
-	"mailer.outbox": {"outbox"},
+	"mailer.smtp":    {"smtp"},
+	"mailer.outbox":  {"outbox"},
+	"twofactor.totp": {"crypto"},
 }
 
 // pluginGrants adds the first-party grants to the operator's.

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +35,13 @@ var urlPattern = regexp.MustCompile(`^otpauth://totp/Acme%20Portal:jane@example\
 func TestTOTP(t *testing.T) {
 	wasm := sdktest.Build(t, ".")
 	sdktest.Conformance(t, wasm)
+	// The HMAC is the host's: the plugin declares and imports crypto, and nothing else.
+	if raw, err := os.ReadFile(wasm); err != nil {
+		t.Fatal(err)
+	} else if rep, err := host.Inspect(context.Background(), raw); err != nil || strings.Join(rep.Capabilities, ",") != "crypto" ||
+		strings.Join(rep.Descriptor.Capabilities, ",") != "crypto" {
+		t.Fatalf("capabilities: %+v %v", rep, err)
+	}
 	for _, m := range sdktest.TwoFactorModes(t, wasm) {
 		t.Run(m.Name, func(t *testing.T) {
 			info := m.Info

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -44,7 +45,7 @@ func TwoFactorModes(t testing.TB, path string) []TwoFactorMode {
 		modes = append(modes, nativeTwoFactor(t, reg))
 	}
 	if path != "" {
-		h, d := Load(t, path, host.Config{})
+		h, d := Load(t, path, host.Config{Grants: declaredGrants(t, path)})
 		m, err := h.TwoFactor(d.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -62,6 +63,21 @@ func TwoFactorModes(t testing.TB, path string) []TwoFactorMode {
 		}})
 	}
 	return modes
+}
+
+// declaredGrants grants the plugin at path the capabilities it declares, as
+// its operator would (twofactor.totp: crypto, for the host's HMAC).
+func declaredGrants(t testing.TB, path string) map[string][]string {
+	t.Helper()
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := host.Inspect(context.Background(), wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]string{rep.Descriptor.ID: rep.Capabilities}
 }
 
 // nativeTwoFactor calls the registered plugin through the SDK's encoding, as
