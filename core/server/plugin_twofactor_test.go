@@ -17,10 +17,11 @@ import (
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
 )
 
-// twoFactorHost loads the first-party 2FA plugins and the HOTP example, built from source.
+// twoFactorHost loads the first-party 2FA plugins and the HOTP example, built from source,
+// with the server's first-party grants (TOTP's crypto).
 func twoFactorHost(t *testing.T) *host.Host {
 	t.Helper()
-	h := sdktest.NewHost(t, host.Config{})
+	h := sdktest.NewHost(t, host.Config{Grants: pluginGrants(nil)})
 	for _, dir := range []string{"../../plugins/totp", "../../plugins/email-otp", "../../examples/hotp"} {
 		wasm, err := os.ReadFile(sdktest.Build(t, dir))
 		if err != nil {
