@@ -87,7 +87,8 @@ type Config struct {
 	// PluginCache is the folder of the plugins' compilation cache. Default <data>/plugin-cache.
 	PluginCache string
 	// PluginGrants are the capabilities granted to plugins, as plugin id → capabilities. The
-	// first-party mailers get theirs without it (mailer.smtp: smtp, mailer.outbox: outbox).
+	// first-party plugins get theirs without it (mailer.smtp: smtp, mailer.outbox: outbox,
+	// twofactor.totp: crypto).
 	PluginGrants map[string][]string
 	// HTTPConnections are the named destinations of the http capability, by name: a JSON
 	// object, or the path of a file holding one. Default none.
@@ -163,7 +164,7 @@ var settings = []setting{
 	dur("shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", "drain time for in-flight requests on SIGTERM/SIGINT", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	str("plugins-dir", "GATEHOUSE_PLUGINS_DIR", "folder of extra .wasm plugins to load (empty: none)", func(c *Config) *string { return &c.PluginsDir }),
 	str("plugin-cache", "GATEHOUSE_PLUGIN_CACHE", "folder of the plugins' compilation cache (empty: <data>/plugin-cache)", func(c *Config) *string { return &c.PluginCache }),
-	{flag: "plugin-grants", env: "GATEHOUSE_PLUGIN_GRANTS", usage: "capabilities granted to plugins: id=cap+cap;id=cap (e.g. mailer.httpapi=http; mailer.smtp and mailer.outbox get theirs without it)",
+	{flag: "plugin-grants", env: "GATEHOUSE_PLUGIN_GRANTS", usage: "capabilities granted to plugins: id=cap+cap;id=cap (e.g. mailer.httpapi=http; the first-party mailer.smtp, mailer.outbox and twofactor.totp get theirs without it)",
 		get: func(c *Config) string { return formatGrants(c.PluginGrants) },
 		set: func(c *Config, v string) error {
 			g, err := parseGrants(v)
