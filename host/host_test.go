@@ -191,7 +191,9 @@ func isCode(err error, code string) bool {
 // TestFaults: each fault fails its call closed with a clear code, the
 // instance is thrown away and replaced, and other calls are not affected.
 func TestFaults(t *testing.T) {
-	h := newHost(t, host.Config{CallTimeout: 500 * time.Millisecond, MemoryLimitMiB: 16})
+	// A generous deadline: only the infinite loop should reach it, even on a loaded CI machine
+	// running the race detector (a memory bomb under load once took longer than 500 ms).
+	h := newHost(t, host.Config{CallTimeout: 2 * time.Second, MemoryLimitMiB: 16})
 	mustLoad(t, h, "chaos", fixture(t, "chaos"))
 	mustLoad(t, h, "ok", fixture(t, "ok"))
 	mustLoad(t, h, "password-default", defaultPolicyWasm(t))
