@@ -87,7 +87,11 @@ type Router struct {
 	log    hclog.Logger
 	reqSeq atomic.Uint64
 	reqPfx string
+	cors   *CORS
 }
+
+// SetCORS sets the origins allowed to call the API from a browser (none by default).
+func (rt *Router) SetCORS(c *CORS) { rt.cors = c }
 
 // NewRouter returns an empty router that authenticates with a.
 func NewRouter(a *auth.Service, log hclog.Logger) *Router {
@@ -124,7 +128,13 @@ func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
 		}
 	}()
 	start := time.Now()
-	route := rt.routes[string(ctx.Path())][string(ctx.Method())]
+	methods := rt.routes[string(ctx.Path())]
+	if methods != nil && ctx.IsOptions() {
+		rt.cors.preflight(ctx, methods)
+		return
+	}
+	rt.cors.allow(ctx)
+	route := methods[string(ctx.Method())]
 	if route == nil {
 		rt.renderError(ctx, reqID, failure.New(404, fmt.Sprintf("Route %s:%s not found", ctx.Method(), ctx.Path())))
 		metrics.ObserveRequest("unmatched", "", 404, time.Since(start))

@@ -79,7 +79,8 @@ type Config struct {
 	// PublicURL is the base of links in emails when the request's origin is not allowed.
 	// Default http://127.0.0.1:8080.
 	PublicURL string
-	// Origins are the origins allowed as the base of links in emails.
+	// Origins are the origins allowed as the base of links in emails and to call the API from a
+	// browser (CORS, with credentials). Default none.
 	Origins []string
 	// DenyDomains extend the shipped list of forbidden mail domains ("*.example" for subdomains).
 	DenyDomains []string
@@ -190,7 +191,7 @@ var settings = []setting{
 	str("smtp-starttls", "GATEHOUSE_SMTP_STARTTLS", "auto (when offered), always or never", func(c *Config) *string { return &c.SMTPStartTLS }),
 	str("mail-templates", "GATEHOUSE_MAIL_TEMPLATES", "folder of mail template overrides (empty: the shipped ones)", func(c *Config) *string { return &c.MailTemplates }),
 	str("public-url", "GATEHOUSE_PUBLIC_URL", "base of links in emails when the request's origin is not allowed", func(c *Config) *string { return &c.PublicURL }),
-	list("origins", "GATEHOUSE_ORIGINS", "comma-separated origins allowed as the base of links in emails", func(c *Config) *[]string { return &c.Origins }),
+	list("origins", "GATEHOUSE_ORIGINS", "comma-separated origins allowed as the base of links in emails and to call the API from a browser (CORS)", func(c *Config) *[]string { return &c.Origins }),
 	list("deny-domains", "GATEHOUSE_DENY_DOMAINS", "comma-separated extra forbidden mail domains (*.example: every subdomain)", func(c *Config) *[]string { return &c.DenyDomains }),
 }
 

@@ -134,6 +134,7 @@ func (s *Server) assemble() error {
 	s.auth.SecondFactors = s.twoFactor
 	s.registerTwoFactorPlugins() // one method per loaded twofactor plugin (plugin_twofactor.go)
 	s.router = api.NewRouter(s.auth, s.log.Named("api"))
+	s.router.SetCORS(api.NewCORS(cfg.Origins))
 	s.router.Add(api.AuthRoutes(s.auth, cfg.AdminToken)...)
 	s.router.Add(api.TwoFactorRoutes(s.twoFactor)...)
 	s.router.Add(api.MailRoutes(s.auth)...)
