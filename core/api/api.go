@@ -225,25 +225,25 @@ func equalFoldASCII(b []byte, s string) bool {
 const maxCookieToken = 4096
 
 // bearer extracts the token from the Authorization header, or from the id_token cookie when no
-// header is sent.
-func bearer(ctx *fasthttp.RequestCtx) (string, error) {
+// header is sent. The bytes belong to the request: valid until the handler returns.
+func bearer(ctx *fasthttp.RequestCtx) ([]byte, error) {
 	h := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
 	if len(h) > 0 {
 		const prefix = "bearer "
 		if len(h) < len(prefix) || !equalFoldASCII(h[:len(prefix)], prefix) {
-			return "", failure.Unauthorized(failure.CodeInvalidToken)
+			return nil, failure.Unauthorized(failure.CodeInvalidToken)
 		}
 		tok := h[len(prefix):]
 		for len(tok) > 0 && tok[0] == ' ' {
 			tok = tok[1:]
 		}
-		return string(tok), nil
+		return tok, nil
 	}
 	c := ctx.Request.Header.Cookie("id_token")
 	if len(c) > maxCookieToken {
-		return "", failure.BadRequest("id_token is too long")
+		return nil, failure.BadRequest("id_token is too long")
 	}
-	return string(c), nil
+	return c, nil
 }
 
 var reasons = map[int]string{

@@ -98,8 +98,8 @@ func AuthRoutes(a *auth.Service, adminToken string) []*Route {
 			Handle: func(req *Request) (Response, error) {
 				admin := false
 				if adminToken != "" {
-					if raw, err := bearer(req.Ctx); err == nil && raw != "" {
-						admin = subtle.ConstantTimeCompare([]byte(raw), []byte(adminToken)) == 1
+					if raw, err := bearer(req.Ctx); err == nil && len(raw) > 0 {
+						admin = subtle.ConstantTimeCompare(raw, []byte(adminToken)) == 1
 					}
 				}
 				id, err := a.Register(req.Ctx, req.Body["email"], req.Body["password"], admin)

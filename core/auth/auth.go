@@ -93,12 +93,12 @@ func (r Requirement) accepts(t token.Type) bool {
 	return false
 }
 
-// Authorize verifies raw for requirement r: signature, times, type, and that its session is live.
-func (s *Service) Authorize(raw string, r Requirement) (Principal, error) {
-	if raw == "" {
+// Authorize verifies raw (the token's bytes, not kept) for requirement r: signature, times, type, and that its session is live.
+func (s *Service) Authorize(raw []byte, r Requirement) (Principal, error) {
+	if len(raw) == 0 {
 		return Principal{}, failure.Unauthorized(failure.CodeNoToken)
 	}
-	c, err := s.Minter.Verify(raw)
+	c, err := s.Minter.VerifyBytes(raw)
 	if err != nil {
 		return Principal{}, err
 	}
