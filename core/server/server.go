@@ -68,6 +68,9 @@ func Open(cfg config.Config, log hclog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, store: st}
 	if err := s.assemble(); err != nil {
+		if s.plugins != nil {
+			s.plugins.Close(context.Background())
+		}
 		st.Close()
 		return nil, err
 	}
@@ -138,12 +141,12 @@ func (s *Server) assemble() error {
 	s.router.Add(api.AuthRoutes(s.auth, cfg.AdminToken)...)
 	s.router.Add(api.TwoFactorRoutes(s.twoFactor)...)
 	s.router.Add(api.MailRoutes(s.auth)...)
+	s.router.Add(api.OperationRoutes(s)...)
 	s.router.Add(api.DocRoutes(s.router, Version, cfg.PublicURL)...)
 	s.registerMetrics()
 	// Compiling and instantiating the plugins leaves ~100 MiB of garbage that an idle server
 	// would otherwise hold until the next GC cycle: give it back now, once.
 	debug.FreeOSMemory()
-	s.router.Add(api.OperationRoutes(s)...)
 	return nil
 }
 
