@@ -14,7 +14,11 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, sleep, uniqueEmail, GOOD_PASSWORD, assertError, decodeJwt } from './lib.mjs';
+import { startServer, sleep, uniqueEmail, GOOD_PASSWORD, assertError, decodeJwt,
+  ok,
+  assertNullBody,
+  assertTokenText,
+} from './lib.mjs';
 import { SmtpServer } from './smtp.mjs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +28,6 @@ const PUBLIC_URL = 'https://accounts.gatehouse.test';
 const ALLOWED_ORIGIN = 'https://app.gatehouse.test';
 const OTHER_ALLOWED_ORIGIN = 'https://portal.gatehouse.test';
 const EXTRA_DENIED = 'blocked-mail.test';
-const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 // A mail for an immediate delivery. Normally it arrives within milliseconds; the limit covers
 // the outbox worker's one-minute idle poll, for a wake-up that was missed (see the report of
 // slow deliveries printed at the end; no test asserts on delivery speed).
@@ -92,23 +95,6 @@ after(async () => {
 
 // ====================================================================== helpers
 
-function ok(r, what) {
-  assert.equal(r.status, 200, `${what}: ${r.status} ${r.text.slice(0, 300)}`);
-  assert.match(r.headers.get('content-type') || '', /^application\/json/i, `${what} content-type`);
-  return r.json;
-}
-
-function assertNullBody(r, what) {
-  ok(r, what);
-  assert.equal(r.text.trim(), 'null', `${what} body is JSON null`);
-}
-
-function assertTokenText(r, what) {
-  assert.equal(r.status, 200, `${what}: ${r.status} ${r.text.slice(0, 300)}`);
-  assert.match(r.headers.get('content-type') || '', /^text\/plain/i, `${what} content-type`);
-  assert.match(r.text, JWT_RE, `${what} is a bare JWT`);
-  return r.text;
-}
 
 const typ = (t) => decodeJwt(t).payload.typ;
 

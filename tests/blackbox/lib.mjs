@@ -427,3 +427,27 @@ export class Totp {
     }
   }
 }
+
+/** A bare JWT: three base64url parts. */
+export const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** Assert a 200 JSON answer and return its body. */
+export function ok(r, what) {
+  assert.equal(r.status, 200, `${what}: ${r.status} ${r.text.slice(0, 300)}`);
+  assert.match(r.headers.get('content-type') || '', /^application\/json/i, `${what} content-type`);
+  return r.json;
+}
+
+/** Assert a 200 answer whose body is JSON null. */
+export function assertNullBody(r, what) {
+  ok(r, what);
+  assert.equal(r.text.trim(), 'null', `${what} body is JSON null`);
+}
+
+/** Assert a 200 text/plain answer holding a bare JWT and return it. */
+export function assertTokenText(r, what) {
+  assert.equal(r.status, 200, `${what}: ${r.status} ${r.text.slice(0, 300)}`);
+  assert.match(r.headers.get('content-type') || '', /^text\/plain/i, `${what} content-type`);
+  assert.match(r.text, JWT_RE, `${what} is a bare JWT`);
+  return r.text;
+}

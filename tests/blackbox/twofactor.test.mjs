@@ -24,10 +24,12 @@ import {
   hotp,
   Totp,
   totpStepAt,
+  ok,
+  assertNullBody,
+  assertTokenText,
 } from './lib.mjs';
 
 const ISSUER = `gatehouse-2fa-${randomBytes(3).toString('hex')}`;
-const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const ENV = {
   GATEHOUSE_REGISTRATION: 'open',
   GATEHOUSE_ISSUER: ISSUER,
@@ -58,23 +60,6 @@ after(async () => {
   await Promise.all([...startedServers].map((s) => s.stop()));
 });
 
-function ok(r, what) {
-  assert.equal(r.status, 200, `${what}: ${r.status} ${r.text.slice(0, 300)}`);
-  assert.match(r.headers.get('content-type') || '', /^application\/json/i, `${what} content-type`);
-  return r.json;
-}
-
-function assertNullBody(r, what) {
-  ok(r, what);
-  assert.equal(r.text.trim(), 'null', `${what} body is JSON null`);
-}
-
-function assertTokenText(r, what) {
-  assert.equal(r.status, 200, `${what}: ${r.status} ${r.text.slice(0, 300)}`);
-  assert.match(r.headers.get('content-type') || '', /^text\/plain/i, `${what} content-type`);
-  assert.match(r.text, JWT_RE, `${what} is a bare JWT`);
-  return r.text;
-}
 
 const typ = (t) => decodeJwt(t).payload.typ;
 const claims = (t) => decodeJwt(t).payload;
