@@ -305,15 +305,16 @@ func TestCallerDeadlineAndPoolBound(t *testing.T) {
 	if err := <-done; !isCode(err, host.CodeTimeout) {
 		t.Fatalf("looping call: %v", err)
 	}
-	// The caller's own deadline, shorter than the hook's, stops a call too.
+	// The caller's own deadline, shorter than the hook's, stops a call too. The hook's deadline
+	// here is an hour, so a call that ends at all was ended by the caller's (no timed bound: a
+	// loaded machine may take long to get there).
+	long := newHost(t, host.Config{PoolSize: 1, CallTimeout: time.Hour})
+	mustLoad(t, long, "chaos", fixture(t, "chaos"))
+	looping := policy(t, long, "password.chaos")
 	short2, cancel2 := context.WithTimeout(ctx, 30*time.Millisecond)
 	defer cancel2()
-	start := time.Now()
-	if _, err := chaos.Check(short2, host.PasswordCheck{Password: "xL"}); !isCode(err, host.CodeTimeout) {
-		t.Fatalf("caller deadline: %v", err)
-	}
-	if d := time.Since(start); d > 350*time.Millisecond {
-		t.Fatalf("caller deadline of 30ms took %v", d)
+	if _, err := looping.Check(short2, host.PasswordCheck{Password: "xL"}); !isCode(err, host.CodeTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("caller deadline: %v, want PLUGIN_TIMEOUT wrapping context.DeadlineExceeded", err)
 	}
 	// A cancelled caller gets PLUGIN_TIMEOUT wrapping context.Canceled.
 	cctx, ccancel := context.WithCancel(ctx)
@@ -578,13 +579,10 @@ func TestCircuitBreaker(t *testing.T) {
 			t.Fatalf("trap %d: %v", i, err)
 		}
 	}
-	start := time.Now()
+	// ErrCircuitOpen means the call failed without running the plugin (no timed bound).
 	_, err := chaos.Check(ctx, host.PasswordCheck{Password: "anything"})
 	if !errors.Is(err, host.ErrCircuitOpen) || !isCode(err, host.CodeFailed) {
 		t.Fatalf("after 3 failures in a row: %v, want the circuit open", err)
-	}
-	if d := time.Since(start); d > 50*time.Millisecond {
-		t.Fatalf("an open circuit must fail fast, took %v", d)
 	}
 	time.Sleep(350 * time.Millisecond)
 	if v, err := chaos.Check(ctx, host.PasswordCheck{Password: "anything"}); err != nil || !v.Accepted {
