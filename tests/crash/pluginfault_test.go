@@ -50,16 +50,16 @@ func throughput(base string, clients int, d time.Duration, mk func() req) (float
 	return float64(n.Load()) / d.Seconds(), slowest, bad
 }
 
-// TestPluginFaultsKeepThroughput: a third-party 2FA plugin (the chaos fixture of
-// host/testdata) is called by background clients while four clients measure the throughput of
-// a token-authenticated endpoint (GET /auth/accesstoken/validate). The same background load
-// runs with the plugin healthy (setup mode "ok"), trapping on every call (mode "panic") and
-// looping until the host's deadline (mode "loop"). The faulty calls get the envelope (500
-// PLUGIN_FAILED / PLUGIN_TIMEOUT), the other endpoints and the TOTP plugin keep answering, the
-// faulty plugin works again afterwards, and the throughput of the rest under a trapping plugin
-// stays at least half of what it is under the same load on the healthy plugin. Each figure is
-// a ratio to a baseline measured in the same run.
-func TestPluginFaultsKeepThroughput(t *testing.T) {
+// TestPluginFaultsContained: a third-party 2FA plugin (the chaos fixture of host/testdata) is
+// called by background clients while four clients call a token-authenticated endpoint (GET
+// /auth/accesstoken/validate). The same background load runs with the plugin healthy (setup
+// mode "ok"), trapping on every call (mode "panic") and looping until the host's deadline (mode
+// "loop"). The faulty calls get the envelope (500 PLUGIN_FAILED / PLUGIN_TIMEOUT), every other
+// answer is right (each validate call 200, the TOTP plugin keeps verifying), and the faulty
+// plugin works again afterwards. What `make test` asserts is the correctness of every answer,
+// never a rate: the throughput under each mode is logged, and its ratio to the healthy mode is
+// asserted only with GATEHOUSE_THROUGHPUT_CHECK=1 (`make soak`), on a machine kept quiet.
+func TestPluginFaultsContained(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
@@ -110,6 +110,7 @@ func TestPluginFaultsKeepThroughput(t *testing.T) {
 	}
 
 	slow := map[string]time.Duration{}
+	calls := map[string]float64{} // validate answers (all 200) per mode
 	// phase measures validate with the background load of mode ("" none).
 	const clients, phaseTime = 4, 1200 * time.Millisecond
 	phase := func(mode string) float64 {
@@ -146,6 +147,7 @@ func TestPluginFaultsKeepThroughput(t *testing.T) {
 		}
 		rate, slowest, bad := throughput(base, clients, phaseTime, validate)
 		slow[mode] = max(slow[mode], slowest)
+		calls[mode] += rate * phaseTime.Seconds()
 		if mode == "panic" || mode == "loop" {
 			// The other plugin keeps working while this one fails.
 			if code, _, ok := tu.gen.next(3 * time.Second); ok {
@@ -182,11 +184,18 @@ func TestPluginFaultsKeepThroughput(t *testing.T) {
 		clients, bgClients, rates[""], rates["ok"], rates["ok"]/rates[""], rates["panic"], rates["panic"]/rates["ok"], rates["loop"], rates["loop"]/rates["ok"])
 	t.Logf("slowest validate answer: none %s, healthy %s, trapping %s, looping %s",
 		slow[""].Round(time.Millisecond), slow["ok"].Round(time.Millisecond), slow["panic"].Round(time.Millisecond), slow["loop"].Round(time.Millisecond))
-	if r := rates["panic"] / rates["ok"]; r < 0.5 {
-		t.Errorf("SERVER BUG: a trapping plugin cuts the rest's throughput to %.2f of what the same load on the healthy plugin leaves (want at least 0.5)", r)
+	for _, m := range modes {
+		if calls[m] == 0 {
+			t.Errorf("no validate call was answered with background %q: the phase measured nothing", m)
+		}
 	}
-	if r := rates["loop"] / rates["ok"]; r < 0.4 {
-		t.Errorf("SERVER BUG: a looping plugin cuts the rest's throughput to %.2f of what the same load on the healthy plugin leaves (want at least 0.4)", r)
+	if os.Getenv("GATEHOUSE_THROUGHPUT_CHECK") == "1" {
+		if r := rates["panic"] / rates["ok"]; r < 0.5 {
+			t.Errorf("SERVER BUG: a trapping plugin cuts the rest's throughput to %.2f of what the same load on the healthy plugin leaves (want at least 0.5)", r)
+		}
+		if r := rates["loop"] / rates["ok"]; r < 0.4 {
+			t.Errorf("SERVER BUG: a looping plugin cuts the rest's throughput to %.2f of what the same load on the healthy plugin leaves (want at least 0.4)", r)
+		}
 	}
 
 	// The plugin answers properly again once its circuit breaker's cooldown (1 s) is over.
