@@ -1,11 +1,12 @@
 package server
 
 import (
+	"github.com/gatehouse/gatehouse/core/buildinfo"
 	"github.com/gatehouse/gatehouse/core/metrics"
 )
 
-// Version is the server's version, in the OpenAPI document and the logs.
-const Version = "0.1.0"
+// Version is the server's version (core/buildinfo), in the OpenAPI document and the logs.
+var Version = buildinfo.Get().Version
 
 // registerMetrics points the scrape-time metrics at this server's plugins, outbox and store.
 func (s *Server) registerMetrics() {
