@@ -13,8 +13,13 @@ ifeq ($(wildcard mk/plugins.mk),)
 plugins: ; @true
 endif
 
+# `gatehouse version` and the gatehouse_build_info metric say which build runs (core/buildinfo).
+VERSION  ?= $(shell sed -n 's/^const Base = "\(.*\)"/\1/p' core/buildinfo/buildinfo.go)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS  := -X github.com/gatehouse/gatehouse/core/buildinfo.version=$(VERSION) -X github.com/gatehouse/gatehouse/core/buildinfo.revision=$(REVISION)
+
 build: plugins
-	$(GO) build -o $(BIN) ./cmd/gatehouse
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gatehouse
 
 # Development server: data in ./data, 127.0.0.1:8080, registration open.
 run: build

@@ -28,6 +28,8 @@ Usage:
   gatehouse backup [--data DIR] FILE      write an online backup of the store (the server may run)
   gatehouse restore [--data DIR] FILE     load a backup into an empty store (the server must be stopped)
   gatehouse keys rotate [--data DIR]      start signing with a new key; tokens of the old one stay valid
+  gatehouse docs api|settings             print the HTTP reference (docs/API.md) or the settings table
+  gatehouse version                       print the version, the Go version and the source revision
 `
 
 func main() {
@@ -54,6 +56,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return restoreCommand(args[1:], stdout, stderr)
 	case "keys":
 		return keysCommand(args[1:], stdout, stderr)
+	case "docs":
+		return docsCommand(args[1:], stdout, stderr)
+	case "version", "--version":
+		return versionCommand(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

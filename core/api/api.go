@@ -75,6 +75,9 @@ type Doc struct {
 	Description string
 	// Text is true for a text/plain answer (a raw token).
 	Text bool
+	// ContentType is the media type of an answer the handler writes itself (Response.Raw),
+	// such as "text/html"; "" for JSON or Text.
+	ContentType string
 	// Example is an example body; nil for `null`.
 	Example any
 }

@@ -133,7 +133,7 @@ func OperationRoutes(h Health) []*Route {
 				return Response{JSON: map[string]string{"status": "ready"}}, nil
 			}},
 		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics",
-			OK: Doc{Description: "the Prometheus text format"},
+			OK: Doc{Description: "the Prometheus text format", ContentType: "text/plain"},
 			Handle: func(req *Request) (Response, error) {
 				req.Ctx.Response.Header.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 				return Response{Raw: true}, metrics.Write(req.Ctx.Response.BodyWriter())

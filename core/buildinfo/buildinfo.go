@@ -11,8 +11,12 @@ import (
 // Base is the version of this source tree, used when the build sets none (see Get).
 const Base = "0.1.0"
 
-// version is set at link time: go build -ldflags "-X github.com/gatehouse/gatehouse/core/buildinfo.version=1.2.3".
-var version string
+// version and revision are set at link time (the Makefile does):
+//
+//	go build -ldflags "-X github.com/gatehouse/gatehouse/core/buildinfo.version=1.2.3 -X github.com/gatehouse/gatehouse/core/buildinfo.revision=$(git rev-parse HEAD)"
+//
+// The revision recorded by the go command (-buildvcs) wins over the linked one.
+var version, revision string
 
 // Info describes one build.
 type Info struct {
@@ -33,13 +37,16 @@ var (
 
 // Get returns the running binary's build information; it is computed once.
 func Get() Info {
-	once.Do(func() { info = read(version, debug.ReadBuildInfo) })
+	once.Do(func() { info = read(version, revision, debug.ReadBuildInfo) })
 	return info
 }
 
 // read derives Info from the link-time version and the embedded build information.
-func read(linked string, buildInfo func() (*debug.BuildInfo, bool)) Info {
+func read(linked, linkedRevision string, buildInfo func() (*debug.BuildInfo, bool)) Info {
 	out := Info{Version: linked, GoVersion: "unknown", Revision: "unknown"}
+	if linkedRevision != "" {
+		out.Revision = linkedRevision
+	}
 	bi, ok := buildInfo()
 	if !ok {
 		if out.Version == "" {

@@ -27,6 +27,9 @@ type Config struct {
 	DataDir string
 	// Issuer is the `iss` claim of every token. Default "gatehouse".
 	Issuer string
+	// DisplayName is the service's name as people see it: the issuer an authenticator app
+	// shows next to the code, and the {{.Service}} of mail subjects and texts. Default "Gatehouse".
+	DisplayName string
 	// Registration is "open" or "closed". Default closed.
 	Registration string
 	// AdminToken, when set, lets a client holding it register users while registration is closed.
@@ -106,6 +109,7 @@ func Default() Config {
 		Addr:             "127.0.0.1:8080",
 		DataDir:          "./data",
 		Issuer:           "gatehouse",
+		DisplayName:      "Gatehouse",
 		Registration:     "closed",
 		LogLevel:         "info",
 		LogFormat:        "text",
@@ -142,6 +146,7 @@ var settings = []setting{
 	str("addr", "GATEHOUSE_ADDR", "listen address (host:port)", func(c *Config) *string { return &c.Addr }),
 	str("data", "GATEHOUSE_DATA", "data folder: store, signing keys, plugin cache", func(c *Config) *string { return &c.DataDir }),
 	str("issuer", "GATEHOUSE_ISSUER", "iss claim of issued tokens", func(c *Config) *string { return &c.Issuer }),
+	str("display-name", "GATEHOUSE_DISPLAY_NAME", "the service's name shown in authenticator apps and emails", func(c *Config) *string { return &c.DisplayName }),
 	str("registration", "GATEHOUSE_REGISTRATION", "open or closed: whether POST /user is open to anyone", func(c *Config) *string { return &c.Registration }),
 	str("admin-token", "GATEHOUSE_ADMIN_TOKEN", "bearer secret that may register users while registration is closed (empty: none)", func(c *Config) *string { return &c.AdminToken }),
 	str("log-level", "GATEHOUSE_LOG_LEVEL", "trace, debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
@@ -326,6 +331,9 @@ func (c Config) Validate() error {
 	}
 	if c.Issuer == "" {
 		bad("GATEHOUSE_ISSUER", "must not be empty")
+	}
+	if err := checkDisplayName(c.DisplayName); err != nil {
+		bad("GATEHOUSE_DISPLAY_NAME", "%v", err)
 	}
 	if c.Registration != "open" && c.Registration != "closed" {
 		bad("GATEHOUSE_REGISTRATION", "must be open or closed, not %q", c.Registration)

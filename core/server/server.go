@@ -123,7 +123,7 @@ func (s *Server) assemble() error {
 		Now:              now,
 		Log:              s.log.Named("auth"),
 		RegistrationOpen: cfg.RegistrationOpen(),
-		ServiceName:      cfg.Issuer,
+		ServiceName:      cfg.DisplayName,
 	}
 	s.twoFactor = &twofactor.Service{
 		Store:    s.store,
@@ -142,7 +142,7 @@ func (s *Server) assemble() error {
 	s.router.Add(api.TwoFactorRoutes(s.twoFactor)...)
 	s.router.Add(api.MailRoutes(s.auth)...)
 	s.router.Add(api.OperationRoutes(s)...)
-	s.router.Add(api.DocRoutes(s.router, Version, cfg.PublicURL)...)
+	s.router.Add(api.DocRoutes(s.router, Version, ownURL(cfg))...)
 	s.registerMetrics()
 	// Compiling and instantiating the plugins leaves ~100 MiB of garbage that an idle server
 	// would otherwise hold until the next GC cycle: give it back now, once.
