@@ -4,10 +4,14 @@
 // encoding of the messages that cross the boundary.
 //
 // It is the only package shared by the host (github.com/gatehouse/gatehouse/host)
-// and the guest SDK (github.com/gatehouse/gatehouse/sdk). It imports nothing
-// outside the standard library and builds for every GOOS, wasip1 included.
+// and the guest SDK (github.com/gatehouse/gatehouse/sdk). Besides the standard
+// library it imports only google.golang.org/protobuf/encoding/protowire (the
+// wire primitives, no reflection), and it builds for every GOOS, wasip1
+// included.
 //
-// host/ABI.md is the same contract written for authors in other languages.
+// abi.proto in this folder is the schema of every message, the single
+// definition that schema_test.go checks this codec against; host/ABI.md is the
+// contract around it, written for authors in other languages.
 package abi
 
 // Major is the ABI major version. A plugin selects it by exporting the marker

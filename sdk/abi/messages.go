@@ -58,15 +58,9 @@ func (m *Descriptor) Marshal(b []byte) []byte {
 	e.String(3, m.Name)
 	e.String(4, m.Version)
 	e.String(5, string(m.Kind))
-	for _, s := range m.Hooks {
-		e.String(6, s)
-	}
-	for _, s := range m.Capabilities {
-		e.String(7, s)
-	}
-	for _, s := range m.Codes {
-		e.String(8, s)
-	}
+	e.Repeated(6, m.Hooks)
+	e.Repeated(7, m.Capabilities)
+	e.Repeated(8, m.Codes)
 	e.String(9, m.ConfigSchema)
 	e.String(10, m.Description)
 	if m.TwoFactor != nil {
@@ -166,9 +160,7 @@ func (m *TwoFactorInfo) encode(e *Encoder) {
 	e.String(2, m.SummaryKey)
 	e.String(3, m.CodeField)
 	e.Uint(4, uint64(m.CodeLength))
-	for _, s := range m.SetupFields {
-		e.String(5, s)
-	}
+	e.Repeated(5, m.SetupFields)
 	e.Bool(6, m.Weak)
 	e.String(7, m.CodePrefix)
 	if m.Codes != (TwoFactorCodes{}) {
@@ -393,18 +385,8 @@ func (m *TwoFactorRequest) Marshal(b []byte) []byte {
 	e.String(10, m.ServiceName)
 	e.Blob(11, m.State)
 	e.String(12, m.Code)
-	encodePairs(&e, 13, m.Params)
+	e.Repeated(13, m.Params)
 	return e.buf
-}
-
-// encodePairs writes a repeated string field of alternating names and values; unlike String,
-// it writes empty strings too, so the pairs stay aligned.
-func encodePairs(e *Encoder, field int, kv []string) {
-	for _, v := range kv {
-		e.key(field, WireBytes)
-		e.varint(uint64(len(v)))
-		e.buf = append(e.buf, v...)
-	}
 }
 
 // Unmarshal decodes b into m; State aliases b.
@@ -472,12 +454,12 @@ func (m *TwoFactorResult) Marshal(b []byte) []byte {
 		msg := &m.Messages[i]
 		e.Message(12, func(e *Encoder) {
 			e.String(1, msg.Template)
-			encodePairs(e, 2, msg.Vars)
+			e.Repeated(2, msg.Vars)
 			e.String(3, msg.To)
 		})
 	}
 	e.String(13, m.ReplayKey)
-	encodePairs(&e, 14, m.Public)
+	e.Repeated(14, m.Public)
 	return e.buf
 }
 
@@ -544,9 +526,7 @@ func (m *DeliverRequest) Marshal(b []byte) []byte {
 	e.String(2, m.RequestID)
 	e.String(8, m.MessageID)
 	e.String(9, m.From)
-	for _, s := range m.To {
-		e.String(10, s)
-	}
+	e.Repeated(10, m.To)
 	e.String(11, m.Subject)
 	e.String(12, m.Text)
 	e.String(13, m.HTML)

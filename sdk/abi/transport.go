@@ -128,7 +128,7 @@ type SMTPSend struct {
 func (m *SMTPSend) Marshal(b []byte) []byte {
 	e := Encoder{buf: b}
 	e.String(1, m.From)
-	writePairs(&e, 2, m.To) // an empty recipient is written: the host refuses it
+	e.Repeated(2, m.To) // an empty recipient is written: the host refuses it
 	e.Blob(3, m.Data)
 	return e.buf
 }
@@ -227,7 +227,7 @@ func (m *HTTPRequest) Marshal(b []byte) []byte {
 	e.String(1, m.Connection)
 	e.String(2, m.Method)
 	e.String(3, m.Path)
-	writePairs(&e, 4, m.Headers)
+	e.Repeated(4, m.Headers)
 	e.Blob(5, m.Body)
 	return e.buf
 }
@@ -269,7 +269,7 @@ func (m *HTTPResponse) Marshal(b []byte) []byte {
 	e.Uint(1, uint64(m.Outcome))
 	e.String(2, m.Error)
 	e.Uint(8, uint64(m.Status))
-	writePairs(&e, 9, m.Headers)
+	e.Repeated(9, m.Headers)
 	e.Blob(10, m.Body)
 	e.Bool(11, m.Truncated)
 	return e.buf
@@ -296,14 +296,4 @@ func (m *HTTPResponse) Unmarshal(b []byte) error {
 		}
 	}
 	return d.Err()
-}
-
-// writePairs writes a repeated string field, empty strings included (so
-// alternating names and values stay aligned).
-func writePairs(e *Encoder, field int, kv []string) {
-	for _, v := range kv {
-		e.key(field, WireBytes)
-		e.varint(uint64(len(v)))
-		e.buf = append(e.buf, v...)
-	}
 }

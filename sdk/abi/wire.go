@@ -4,25 +4,31 @@ import (
 	"errors"
 	"unicode/utf8"
 	"unsafe"
+
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// The wire encoding is a subset of the Protocol Buffers binary format: a
-// message is a sequence of fields, each a varint key (field_number<<3 |
-// wire_type) followed by its value. Two wire types are used: 0, a varint
-// (integers and booleans), and 2, a varint length followed by that many bytes
-// (strings, byte strings and nested messages). Repeated fields repeat the key.
-// Decoders skip fields they do not know (wire types 0, 1, 2 and 5), which is
-// how a minor version adds fields. Zero values are not written.
+// The wire encoding is the Protocol Buffers binary format, restricted to what
+// abi.proto uses: a message is a sequence of fields, each a varint key
+// (field_number<<3 | wire_type) followed by its value. Two wire types are
+// written: 0, a varint (integers and booleans), and 2, a varint length
+// followed by that many bytes (strings, byte strings and nested messages).
+// Repeated fields repeat the key. Decoders skip fields they do not know (wire
+// types 0, 1, 2 and 5), which is how a minor version adds fields. Zero values
+// are not written, except for optional byte strings and the elements of
+// repeated fields.
+//
+// The primitives come from google.golang.org/protobuf/encoding/protowire,
+// which uses no reflection; the messages are coded by hand in messages.go and
+// transport.go and checked against abi.proto by schema_test.go.
 //
 // It was chosen over JSON for speed in a Go guest (see host/RATIONALE.md) and
 // over a fixed binary layout because unknown fields can be skipped.
 
 // Wire types used by the encoding.
 const (
-	WireVarint = 0
-	WireBytes  = 2
-	wireI64    = 1
-	wireI32    = 5
+	WireVarint = int(protowire.VarintType)
+	WireBytes  = int(protowire.BytesType)
 )
 
 // ErrMalformed is returned for input that is not a well-formed message.
@@ -42,23 +48,17 @@ func (e *Encoder) Reset(buf []byte) { e.buf = buf[:0] }
 // Bytes returns the encoded message.
 func (e *Encoder) Bytes() []byte { return e.buf }
 
-func (e *Encoder) varint(v uint64) {
-	for v >= 0x80 {
-		e.buf = append(e.buf, byte(v)|0x80)
-		v >>= 7
-	}
-	e.buf = append(e.buf, byte(v))
+func (e *Encoder) key(field int, wire protowire.Type) {
+	e.buf = protowire.AppendTag(e.buf, protowire.Number(field), wire)
 }
-
-func (e *Encoder) key(field, wire int) { e.varint(uint64(field)<<3 | uint64(wire)) }
 
 // Uint writes a varint field; zero is not written.
 func (e *Encoder) Uint(field int, v uint64) {
 	if v == 0 {
 		return
 	}
-	e.key(field, WireVarint)
-	e.varint(v)
+	e.key(field, protowire.VarintType)
+	e.buf = protowire.AppendVarint(e.buf, v)
 }
 
 // Int writes a signed integer as a two's-complement varint (protobuf int64);
@@ -74,29 +74,41 @@ func (e *Encoder) Bool(field int, v bool) {
 
 // String writes a string field; the empty string is not written.
 func (e *Encoder) String(field int, s string) {
-	if s == "" {
-		return
+	if s != "" {
+		e.Element(field, s)
 	}
-	e.key(field, WireBytes)
-	e.varint(uint64(len(s)))
-	e.buf = append(e.buf, s...)
+}
+
+// Element writes one element of a repeated string field, the empty string
+// too: every element of a repeated field is written, so a list of
+// alternating names and values stays aligned.
+func (e *Encoder) Element(field int, s string) {
+	e.key(field, protowire.BytesType)
+	e.buf = protowire.AppendString(e.buf, s)
+}
+
+// Repeated writes every element of a repeated string field (see Element).
+func (e *Encoder) Repeated(field int, list []string) {
+	for _, s := range list {
+		e.Element(field, s)
+	}
 }
 
 // Blob writes a byte-string field; a nil slice is not written, an empty
-// non-nil one is (so a decoder can tell "empty" from "absent").
+// non-nil one is (so a decoder can tell "empty" from "absent": proto3
+// optional bytes).
 func (e *Encoder) Blob(field int, b []byte) {
 	if b == nil {
 		return
 	}
-	e.key(field, WireBytes)
-	e.varint(uint64(len(b)))
-	e.buf = append(e.buf, b...)
+	e.key(field, protowire.BytesType)
+	e.buf = protowire.AppendBytes(e.buf, b)
 }
 
 // Message writes a nested message produced by fn, which appends to the same
 // encoder.
 func (e *Encoder) Message(field int, fn func(*Encoder)) {
-	e.key(field, WireBytes)
+	e.key(field, protowire.BytesType)
 	// Reserve one byte for the length, the common case, and shift if needed.
 	at := len(e.buf)
 	e.buf = append(e.buf, 0)
@@ -106,17 +118,8 @@ func (e *Encoder) Message(field int, fn func(*Encoder)) {
 		e.buf[at] = byte(n)
 		return
 	}
-	var tmp [10]byte
-	l := 0
-	for v := uint64(n); ; l++ {
-		if v < 0x80 {
-			tmp[l] = byte(v)
-			l++
-			break
-		}
-		tmp[l] = byte(v) | 0x80
-		v >>= 7
-	}
+	var tmp [10]byte // the longest varint
+	l := len(protowire.AppendVarint(tmp[:0], uint64(n)))
 	e.buf = append(e.buf, tmp[:l-1]...)
 	copy(e.buf[at+l:], e.buf[at+1:at+1+n])
 	copy(e.buf[at:], tmp[:l])
@@ -136,9 +139,8 @@ func (e *Encoder) Message(field int, fn func(*Encoder)) {
 // A field the caller does not read is skipped by the next call to Next.
 type Decoder struct {
 	buf   []byte
-	pos   int
 	field int
-	wire  int
+	wire  protowire.Type
 	val   uint64 // varint value
 	data  []byte // length-delimited value
 	err   error
@@ -147,68 +149,38 @@ type Decoder struct {
 // NewDecoder returns a decoder over b.
 func NewDecoder(b []byte) Decoder { return Decoder{buf: b} }
 
-func (d *Decoder) readVarint() (uint64, bool) {
-	var v uint64
-	for shift := uint(0); shift < 64; shift += 7 {
-		if d.pos >= len(d.buf) {
-			return 0, false
-		}
-		c := d.buf[d.pos]
-		d.pos++
-		if shift == 63 && c > 1 {
-			return 0, false
-		}
-		v |= uint64(c&0x7f) << shift
-		if c < 0x80 {
-			return v, true
-		}
-	}
-	return 0, false
-}
-
 // Next advances to the next field. It returns false at the end of the message
-// or at the first error (see Err).
+// or at the first error (see Err). Groups (wire types 3 and 4) are malformed.
 func (d *Decoder) Next() bool {
-	if d.err != nil || d.pos >= len(d.buf) {
+	if d.err != nil || len(d.buf) == 0 {
 		return false
 	}
-	k, ok := d.readVarint()
-	if !ok || k>>3 == 0 || k>>3 > 1<<29-1 {
+	num, wire, n := protowire.ConsumeTag(d.buf)
+	if n < 0 || num > protowire.MaxValidNumber {
 		d.err = ErrMalformed
 		return false
 	}
-	d.field, d.wire = int(k>>3), int(k&7)
-	d.data = nil
-	switch d.wire {
-	case WireVarint:
-		if d.val, ok = d.readVarint(); !ok {
-			d.err = ErrMalformed
-			return false
-		}
-	case WireBytes:
-		n, ok := d.readVarint()
-		if !ok || n > uint64(len(d.buf)-d.pos) {
-			d.err = ErrMalformed
-			return false
-		}
-		d.data = d.buf[d.pos : d.pos+int(n) : d.pos+int(n)]
-		d.pos += int(n)
-	case wireI64:
-		if len(d.buf)-d.pos < 8 {
-			d.err = ErrMalformed
-			return false
-		}
-		d.pos += 8
-	case wireI32:
-		if len(d.buf)-d.pos < 4 {
-			d.err = ErrMalformed
-			return false
-		}
-		d.pos += 4
+	d.buf = d.buf[n:]
+	d.field, d.wire, d.data = int(num), wire, nil
+	switch wire {
+	case protowire.VarintType:
+		d.val, n = protowire.ConsumeVarint(d.buf)
+	case protowire.BytesType:
+		var v []byte
+		v, n = protowire.ConsumeBytes(d.buf)
+		d.data = v[:len(v):len(v)]
+	case protowire.Fixed64Type:
+		_, n = protowire.ConsumeFixed64(d.buf)
+	case protowire.Fixed32Type:
+		_, n = protowire.ConsumeFixed32(d.buf)
 	default:
+		n = -1
+	}
+	if n < 0 {
 		d.err = ErrMalformed
 		return false
 	}
+	d.buf = d.buf[n:]
 	return true
 }
 
@@ -218,7 +190,7 @@ func (d *Decoder) Field() int { return d.field }
 // Err returns the first error met, or nil.
 func (d *Decoder) Err() error { return d.err }
 
-func (d *Decoder) want(wire int) bool {
+func (d *Decoder) want(wire protowire.Type) bool {
 	if d.wire != wire {
 		if d.err == nil {
 			d.err = ErrMalformed
@@ -230,7 +202,7 @@ func (d *Decoder) want(wire int) bool {
 
 // Uint returns the current field as an unsigned varint.
 func (d *Decoder) Uint() uint64 {
-	if !d.want(WireVarint) {
+	if !d.want(protowire.VarintType) {
 		return 0
 	}
 	return d.val
@@ -245,8 +217,11 @@ func (d *Decoder) Bool() bool { return d.Uint() != 0 }
 // Blob returns the current field's bytes, aliasing the decoder's input; a
 // present but empty field gives an empty, non-nil slice.
 func (d *Decoder) Blob() []byte {
-	if !d.want(WireBytes) {
+	if !d.want(protowire.BytesType) {
 		return nil
+	}
+	if d.data == nil {
+		return []byte{}
 	}
 	return d.data
 }
