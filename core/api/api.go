@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/auth"
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/metrics"
+	"github.com/gatehouse/gatehouse/core/reqctx"
 	"github.com/gatehouse/gatehouse/host"
 )
 
@@ -29,6 +30,15 @@ type Request struct {
 	Body      map[string]string
 	Query     map[string]string
 	Principal auth.Principal
+
+	rt *Router
+	id requestID
+}
+
+// RequestInfo implements reqctx.Source: the request's id, client address and user agent. The
+// use cases read it from the request's context with reqctx.From.
+func (r *Request) RequestInfo() reqctx.Info {
+	return reqctx.Info{RequestID: r.id.String(), ClientIP: r.rt.clientIP(r.Ctx), UserAgent: string(r.Ctx.UserAgent())}
 }
 
 // Response is what a handler returns.
@@ -91,6 +101,8 @@ type Router struct {
 	reqSeq atomic.Uint64
 	reqPfx string
 	cors   *CORS
+	// proxies are the reverse proxies whose X-Forwarded-For is believed.
+	proxies TrustedProxies
 }
 
 // SetCORS sets the origins allowed to call the API from a browser (none by default).
@@ -125,7 +137,7 @@ func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
 	reqID := requestID{prefix: rt.reqPfx, seq: rt.reqSeq.Add(1)} // formatted only when logged
 	defer func() {
 		if p := recover(); p != nil {
-			rt.log.Error("panic serving request", "request", reqID.String(), "path", string(ctx.Path()), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			rt.log.Error("panic serving request", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			ctx.Response.Reset()
 			rt.renderError(ctx, reqID, errors.New("panic"))
 		}
@@ -143,25 +155,84 @@ func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
 		metrics.ObserveRequest("unmatched", "", 404, time.Since(start))
 		return
 	}
-	resp, err := rt.serve(ctx, route)
+	resp, err := rt.serve(ctx, route, reqID)
 	if err != nil {
 		rt.renderError(ctx, reqID, err)
 	} else {
 		render(ctx, resp)
 	}
+	noStore(ctx)
 	route.metrics.Observe(ctx.Response.StatusCode(), time.Since(start))
 	if rt.log.IsDebug() {
-		rt.log.Debug("request", "request", reqID.String(), "method", route.Method, "route", route.Path,
+		rt.log.Debug("request", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "method", route.Method, "route", route.Path,
 			"status", ctx.Response.StatusCode(), "duration", time.Since(start))
 	}
 }
 
-func (rt *Router) serve(ctx *fasthttp.RequestCtx, route *Route) (Response, error) {
-	req := &Request{Ctx: ctx}
+// noStore keeps API answers out of every cache unless the route chose a policy: they carry
+// tokens (login, refresh and access tokens, the sudo and session tokens of a 2FA authenticate),
+// secrets (a TOTP setup, recovery codes) or a user's data.
+func noStore(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Response.Header
+	if len(h.Peek(fasthttp.HeaderCacheControl)) == 0 {
+		h.Set(fasthttp.HeaderCacheControl, "no-store")
+		h.Set(fasthttp.HeaderPragma, "no-cache")
+	}
+}
+
+// checkContentType refuses a state-changing request (any method but GET, HEAD and OPTIONS)
+// whose Content-Type is not JSON, body or not. This is the same-site CSRF guard: a page on
+// another origin (or a sibling subdomain, which SameSite=Strict does not stop) can make a
+// browser send the id_token cookie without a CORS preflight only with a form or text/plain
+// content type; application/json always needs the preflight, which CORS refuses to origins not
+// configured. Checking Origin instead would break non-browser clients that send none and
+// proxies that rewrite it; the content type is decided by the client alone. Such a request
+// without any Content-Type (a bodiless fetch) stays possible, so the cookie is also refused on
+// those when the browser says the request is not same-origin (Sec-Fetch-Site) and the Origin is
+// not a configured one: see checkCookieSite.
+func checkContentType(ctx *fasthttp.RequestCtx) error {
+	if ctx.IsGet() || ctx.IsHead() || ctx.IsOptions() {
+		return nil
+	}
+	if !isJSON(ctx.Request.Header.ContentType()) {
+		return failure.BadRequest("body must be application/json")
+	}
+	return nil
+}
+
+// checkCookieSite refuses the id_token cookie as the credential of a state-changing request
+// that the browser marks as coming from another site or origin (Sec-Fetch-Site: same-site or
+// cross-site) unless its Origin is one of the configured origins (GATEHOUSE_ORIGINS).
+// Browsers that do not send Sec-Fetch-Site are left to SameSite=Strict and checkContentType.
+func (rt *Router) checkCookieSite(ctx *fasthttp.RequestCtx) error {
+	if ctx.IsGet() || ctx.IsHead() || len(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)) > 0 {
+		return nil
+	}
+	site := ctx.Request.Header.Peek("Sec-Fetch-Site")
+	if len(site) == 0 || equalFoldASCII(site, "same-origin") || equalFoldASCII(site, "none") {
+		return nil
+	}
+	if rt.cors.allowedOrigin(ctx.Request.Header.Peek("Origin")) {
+		return nil
+	}
+	return failure.New(403, "CROSS_SITE_REQUEST")
+}
+
+func (rt *Router) serve(ctx *fasthttp.RequestCtx, route *Route, reqID requestID) (Response, error) {
+	req := &Request{Ctx: ctx, rt: rt, id: reqID}
+	ctx.SetUserValue(reqctx.KeyValue(req))
+	if err := checkContentType(ctx); err != nil {
+		return Response{}, err
+	}
 	if route.Auth != 0 {
 		raw, err := bearer(ctx)
 		if err != nil {
 			return Response{}, err
+		}
+		if len(raw) > 0 {
+			if err := rt.checkCookieSite(ctx); err != nil {
+				return Response{}, err
+			}
 		}
 		if req.Principal, err = rt.auth.Authorize(raw, route.Auth); err != nil {
 			return Response{}, err
@@ -182,7 +253,7 @@ func (rt *Router) serve(ctx *fasthttp.RequestCtx, route *Route) (Response, error
 	}
 	if route.Body != nil {
 		body := ctx.PostBody()
-		if len(body) > 0 && !isJSON(ctx.Request.Header.ContentType()) {
+		if !isJSON(ctx.Request.Header.ContentType()) {
 			return Response{}, failure.BadRequest("body must be application/json")
 		}
 		b, err := route.Body.decodeBody(body)
@@ -288,15 +359,15 @@ func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID requestID, err err
 			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.FormatInt(secs, 10))
 		}
 		if fe.Status >= 500 {
-			rt.log.Warn("request failed", "request", reqID.String(), "path", string(ctx.Path()), "code", fe.Code)
+			rt.log.Warn("request failed", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "code", fe.Code)
 		}
 	} else if pe := (*host.PluginError)(nil); errors.As(err, &pe) {
 		// A plugin fault fails closed: 500 with the host's message code.
 		env.StatusCode, env.Message = 500, pe.Code
-		rt.log.Error("plugin call failed", "request", reqID.String(), "path", string(ctx.Path()), "plugin", pe.Plugin, "hook", pe.Hook, "code", pe.Code, "error", pe.Error())
+		rt.log.Error("plugin call failed", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "plugin", pe.Plugin, "hook", pe.Hook, "code", pe.Code, "error", pe.Error())
 	} else {
 		env.StatusCode, env.Message = 500, failure.CodeInternal
-		rt.log.Error("request failed", "request", reqID.String(), "path", string(ctx.Path()), "error", err.Error())
+		rt.log.Error("request failed", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "error", err.Error())
 	}
 	if env.StatusCode >= 500 {
 		// The id that finds the request in the log; the body keeps the contract's three keys.

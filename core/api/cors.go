@@ -31,7 +31,7 @@ func (c *CORS) allow(ctx *fasthttp.RequestCtx) bool {
 		return false
 	}
 	origin := ctx.Request.Header.Peek("Origin")
-	if len(origin) == 0 || !c.allowed[strings.ToLower(string(origin))] {
+	if !c.allowedOrigin(origin) {
 		return false
 	}
 	h := &ctx.Response.Header
@@ -40,6 +40,14 @@ func (c *CORS) allow(ctx *fasthttp.RequestCtx) bool {
 	h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id")
 	h.Add("Vary", "Origin")
 	return true
+}
+
+// allowedOrigin reports whether origin is one of the allowed origins.
+func (c *CORS) allowedOrigin(origin []byte) bool {
+	if c == nil || len(c.allowed) == 0 || len(origin) == 0 {
+		return false
+	}
+	return c.allowed[strings.ToLower(string(origin))]
 }
 
 // preflight answers an OPTIONS request for a known path: 204 with the path's methods when the

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"os"
 	"runtime"
 	"sort"
@@ -61,6 +62,19 @@ type Config struct {
 	BodyLimit int
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM. Default 10s.
 	ShutdownTimeout time.Duration
+
+	// MaxConns caps the open client connections; one more is answered 503 and closed. The
+	// server also keeps it below the process's open-file limit (RLIMIT_NOFILE) so the store
+	// and plugins keep file descriptors. Default 4096.
+	MaxConns int
+	// MaxConnsPerIP caps the open connections of one TCP peer address (trusted proxies are
+	// exempt: they carry many clients); one more is answered 429 and closed. Default 128.
+	MaxConnsPerIP int
+	// TrustedProxies are the CIDRs (or single addresses) of the reverse proxies whose
+	// X-Forwarded-For header is believed. Default none: the client is the TCP peer.
+	TrustedProxies []string
+	// PluginMaxSize is the largest .wasm file loaded from PluginsDir, in bytes. Default 64 MiB.
+	PluginMaxSize int
 
 	// PluginsDir is a folder of extra .wasm plugins to load. Default none.
 	PluginsDir string
@@ -124,6 +138,9 @@ func Default() Config {
 		HashQueueTimeout: 10 * time.Second,
 		BodyLimit:        16 * 1024,
 		ShutdownTimeout:  10 * time.Second,
+		MaxConns:         4096,
+		MaxConnsPerIP:    128,
+		PluginMaxSize:    64 << 20,
 		PasswordPolicies: []string{"password.default"},
 		Mailer:           "outbox",
 		SMTPFrom:         "gatehouse@localhost",
@@ -168,6 +185,10 @@ var settings = []setting{
 	dur("hash-queue-timeout", "GATEHOUSE_HASH_QUEUE_TIMEOUT", "wait for a hashing slot before answering 503", func(c *Config) *time.Duration { return &c.HashQueueTimeout }),
 	num("body-limit", "GATEHOUSE_BODY_LIMIT", "largest request body in bytes (413 above)", func(c *Config) *int { return &c.BodyLimit }),
 	dur("shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", "drain time for in-flight requests on SIGTERM/SIGINT", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
+	num("max-conns", "GATEHOUSE_MAX_CONNS", "open client connections at most (503 above; also kept below the open-file limit)", func(c *Config) *int { return &c.MaxConns }),
+	num("max-conns-per-ip", "GATEHOUSE_MAX_CONNS_PER_IP", "open connections of one TCP peer address at most (429 above; trusted proxies exempt)", func(c *Config) *int { return &c.MaxConnsPerIP }),
+	list("trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (empty: the client is the TCP peer)", func(c *Config) *[]string { return &c.TrustedProxies }),
+	num("plugin-max-size", "GATEHOUSE_PLUGIN_MAX_SIZE", "largest .wasm file loaded from the plugins folder, in bytes", func(c *Config) *int { return &c.PluginMaxSize }),
 	str("plugins-dir", "GATEHOUSE_PLUGINS_DIR", "folder of extra .wasm plugins to load (empty: none)", func(c *Config) *string { return &c.PluginsDir }),
 	str("plugin-cache", "GATEHOUSE_PLUGIN_CACHE", "folder of the plugins' compilation cache (empty: <data>/plugin-cache)", func(c *Config) *string { return &c.PluginCache }),
 	{flag: "plugin-grants", env: "GATEHOUSE_PLUGIN_GRANTS", usage: "capabilities granted to plugins: id=cap+cap;id=cap (e.g. mailer.httpapi=http; the first-party mailer.smtp, mailer.outbox and twofactor.totp get theirs without it)",
@@ -370,6 +391,20 @@ func (c Config) Validate() error {
 	if c.BodyLimit < 256 {
 		bad("GATEHOUSE_BODY_LIMIT", "must be at least 256 bytes")
 	}
+	if c.MaxConns < 1 {
+		bad("GATEHOUSE_MAX_CONNS", "must be at least 1")
+	}
+	if c.MaxConnsPerIP < 1 {
+		bad("GATEHOUSE_MAX_CONNS_PER_IP", "must be at least 1")
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			bad("GATEHOUSE_TRUSTED_PROXIES", "%v", err)
+		}
+	}
+	if c.PluginMaxSize < 1 {
+		bad("GATEHOUSE_PLUGIN_MAX_SIZE", "must be at least 1 byte")
+	}
 	switch c.Mailer {
 	case "outbox":
 	case "smtp":
@@ -396,6 +431,25 @@ func (c Config) Validate() error {
 		bad("GATEHOUSE_PASSWORD_POLICIES", "must name at least one policy")
 	}
 	return errors.Join(errs...)
+}
+
+// ParsePrefix reads one GATEHOUSE_TRUSTED_PROXIES entry: a CIDR ("10.0.0.0/8") or a single
+// address ("192.0.2.1", "::1"), which is the prefix of that one address.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR or an IP address", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR or an IP address", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func mailAddress(s string) (string, error) {

@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -35,11 +37,15 @@ import (
 
 // NewLogger returns the process logger for cfg.
 func NewLogger(cfg config.Config) hclog.Logger {
+	return newLoggerTo(cfg.LogFormat, cfg.LogLevel, redactingWriter{os.Stderr}) // never a token or a secret in the log
+}
+
+func newLoggerTo(format, level string, w io.Writer) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "gatehouse",
-		Level:      hclog.LevelFromString(cfg.LogLevel),
-		JSONFormat: cfg.LogFormat == "json",
-		Output:     os.Stderr,
+		Level:      hclog.LevelFromString(level),
+		JSONFormat: format == "json",
+		Output:     w,
 	})
 }
 
@@ -57,6 +63,8 @@ type Server struct {
 	router    *api.Router
 	http      *fasthttp.Server
 	closed    atomic.Bool
+	// proxies are the trusted reverse proxies (GATEHOUSE_TRUSTED_PROXIES).
+	proxies api.TrustedProxies
 }
 
 // Open builds a server from cfg: opens the store, loads or creates the keys, and registers the
@@ -79,6 +87,13 @@ func Open(cfg config.Config, log hclog.Logger) (*Server, error) {
 
 func (s *Server) assemble() error {
 	cfg := s.cfg
+	for _, p := range cfg.TrustedProxies {
+		prefix, err := config.ParsePrefix(p)
+		if err != nil {
+			return fmt.Errorf("server: GATEHOUSE_TRUSTED_PROXIES: %w", err)
+		}
+		s.proxies = append(s.proxies, prefix)
+	}
 	sealer, err := seal.LoadOrCreate(cfg.DataDir)
 	if err != nil {
 		return err
@@ -138,6 +153,7 @@ func (s *Server) assemble() error {
 	s.registerTwoFactorPlugins() // one method per loaded twofactor plugin (plugin_twofactor.go)
 	s.router = api.NewRouter(s.auth, s.log.Named("api"))
 	s.router.SetCORS(api.NewCORS(cfg.Origins))
+	s.router.SetTrustedProxies(s.proxies)
 	s.router.Add(api.AuthRoutes(s.auth, cfg.AdminToken)...)
 	s.router.Add(api.TwoFactorRoutes(s.twoFactor)...)
 	s.router.Add(api.MailRoutes(s.auth)...)
@@ -187,14 +203,16 @@ func (s *Server) Ready() error {
 // in-flight requests (bounded by the shutdown timeout) and closes the store. ready, if not
 // nil, receives the bound address once the listener is open.
 func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+	tcp, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		s.Close()
 		return fmt.Errorf("server: listen %s: %w", s.cfg.Addr, err)
 	}
+	limits := s.connLimits()
+	ln := newLimitListener(tcp, limits, s.log.Named("http"))
 	s.http = &fasthttp.Server{
 		Handler:               s.router.Handler,
-		ErrorHandler:          api.ParseErrorHandler,
+		ErrorHandler:          parseErrorHandler,
 		Name:                  "gatehouse",
 		MaxRequestBodySize:    s.cfg.BodyLimit,
 		ReadBufferSize:        16 << 10, // headers up to 16 KiB: an id_token cookie may be 4 KiB
@@ -205,7 +223,8 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		CloseOnShutdown:       true,
 		Logger:                fasthttpLogger{s.log.Named("http")},
 	}
-	s.log.Info("listening", "addr", ln.Addr().String(), "data", s.cfg.DataDir, "registration", s.cfg.Registration)
+	s.log.Info("listening", "addr", ln.Addr().String(), "data", s.cfg.DataDir, "registration", s.cfg.Registration,
+		"max_conns", limits.total, "max_conns_per_ip", limits.perIP, "trusted_proxies", len(s.proxies))
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -254,6 +273,34 @@ func (s *Server) Close() error {
 	err := errors.Join(errs...)
 	s.log.Info("stopped")
 	return err
+}
+
+// parseErrorHandler answers a request fasthttp could not read (a body over the limit, a
+// malformed header) in the error envelope, then has the connection linger on close: the request
+// is not read to its end, and closing a socket with unread bytes resets it, which destroys the
+// answer before most clients (those that do not send `Expect: 100-continue`) read it.
+func parseErrorHandler(ctx *fasthttp.RequestCtx, err error) {
+	api.ParseErrorHandler(ctx, err)
+	if l, ok := ctx.Conn().(lingerer); ok {
+		l.LingerOnClose()
+	}
+}
+
+// connLimits are the caps of the public listener: the configured ones, the total kept below the
+// open-file limit with room for the store, the plugins and the refusals.
+func (s *Server) connLimits() connLimits {
+	limits := connLimits{total: s.cfg.MaxConns, perIP: s.cfg.MaxConnsPerIP, exempt: s.proxies.Contains, refusing: 32}
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur < 1<<30 {
+		files := int(rl.Cur)
+		reserve := min(256, files/2) // the store, the plugin cache, the admin socket, SMTP...
+		limits.refusing = max(1, min(32, reserve/4))
+		if room := max(files-reserve, 1); room < limits.total {
+			s.log.Warn("the open-file limit caps the connections below GATEHOUSE_MAX_CONNS", "open_files", files, "max_conns", room, "configured", limits.total)
+			limits.total = room
+		}
+	}
+	return limits
 }
 
 type fasthttpLogger struct{ l hclog.Logger }
