@@ -4,6 +4,8 @@ go 1.26.8
 
 require (
 	github.com/dgraph-io/badger/v4 v4.9.6
+	github.com/gatehouse/gatehouse/sdk v0.0.0-00010101000000-000000000000
+	github.com/gatehouse/gatehouse/sdk/sdktest v0.0.0-00010101000000-000000000000
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/pquerna/otp v1.5.0
@@ -12,7 +14,6 @@ require (
 	github.com/tetratelabs/wazero v1.12.0
 	github.com/valyala/fasthttp v1.78.0
 	golang.org/x/crypto v0.59.0
-	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -39,4 +40,12 @@ require (
 	go.opentelemetry.io/otel/metric v1.41.0 // indirect
 	go.opentelemetry.io/otel/trace v1.41.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
+
+// The guest SDK and its test kit are modules of their own (sdk/go.mod,
+// sdk/sdktest/go.mod), used from this checkout.
+replace (
+	github.com/gatehouse/gatehouse/sdk => ./sdk
+	github.com/gatehouse/gatehouse/sdk/sdktest => ./sdk/sdktest
 )
