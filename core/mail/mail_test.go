@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,7 +62,7 @@ func TestTemplateLookup(t *testing.T) {
 	write("app.example.com/en/password-reset.txt", "Subject: App reset\n\nApp code {{.Code}}\n")
 	write("app.example.com/en/password-reset.html", "<p>App <b>{{.Code}}</b></p>")
 	write("default/es/password-reset.txt", "Subject: Restablecer\n\nCódigo {{.Code}}\n")
-	tpl, err := NewTemplates(dir)
+	tpl, err := NewTemplates(dir, "https://app.example.com", "https://other.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +96,86 @@ func TestTemplateLookup(t *testing.T) {
 	r, _ := tpl.Render(PurposePasswordReset, "https://app.example.com", "en", map[string]string{"Code": "<42>"})
 	if r.HTML != "<p>App <b>&lt;42&gt;</b></p>" {
 		t.Fatalf("override HTML %q", r.HTML)
+	}
+}
+
+// An origin is the client's choice: one that is not configured renders the default templates
+// (even with a folder of its own) and never adds a cache entry, so distinct origins cannot grow
+// the memory; a configured origin with a folder gets its own templates.
+func TestUnconfiguredOriginsShareTheDefaultTemplates(t *testing.T) {
+	dir := t.TempDir()
+	for _, host := range []string{"app.example.com", "unlisted.example.com", "default"} {
+		if err := os.MkdirAll(filepath.Join(dir, host, "en"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		src := "Subject: " + host + " reset\n\nCode {{.Code}}\n"
+		if err := os.WriteFile(filepath.Join(dir, host, "en", PurposePasswordReset+".txt"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, overrides := range []string{"", dir} {
+		t.Run("overrides="+overrides, func(t *testing.T) {
+			tpl, err := NewTemplates(overrides, "https://app.example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			render := func(origin string) Rendered {
+				t.Helper()
+				r, err := tpl.Render(PurposePasswordReset, origin, "en", map[string]string{"Code": "1", "Service": "Svc"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r
+			}
+			def := render("")
+			render("https://app.example.com")
+			size := tpl.CacheSize()
+			for i := range 5000 {
+				if r := render(fmt.Sprintf("https://o%d.example", i)); r.Subject != def.Subject {
+					t.Fatalf("an unconfigured origin got %q, want the default %q", r.Subject, def.Subject)
+				}
+			}
+			if r := render("https://unlisted.example.com"); r.Subject != def.Subject {
+				t.Fatalf("an unconfigured origin with a folder got %q", r.Subject)
+			}
+			if got := tpl.CacheSize(); got != size {
+				t.Fatalf("cache grew from %d to %d entries with unconfigured origins", size, got)
+			}
+			if overrides != "" {
+				if r := render("https://app.example.com"); r.Subject != "app.example.com reset" {
+					t.Fatalf("the configured origin got %q", r.Subject)
+				}
+			}
+		})
+	}
+}
+
+// The cache has a ceiling whatever the configuration holds.
+func TestTemplateCacheIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	var origins []string
+	for i := range MaxCachedTemplates + 10 {
+		host := fmt.Sprintf("o%d.example", i)
+		origins = append(origins, "https://"+host)
+		if err := os.MkdirAll(filepath.Join(dir, host, "en"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, host, "en", PurposePasswordReset+".txt"), []byte("Subject: "+host+"\n\nx\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tpl, err := NewTemplates(dir, origins...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range origins {
+		r, err := tpl.Render(PurposePasswordReset, o, "en", nil)
+		if err != nil || r.Subject != strings.TrimPrefix(o, "https://") {
+			t.Fatalf("%s: %q %v", o, r.Subject, err)
+		}
+	}
+	if got := tpl.CacheSize(); got > MaxCachedTemplates {
+		t.Fatalf("%d cached templates, over the ceiling %d", got, MaxCachedTemplates)
 	}
 }
 

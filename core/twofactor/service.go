@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -245,11 +246,12 @@ func (s *Service) Setup(ctx context.Context, p auth.Principal, methodID string, 
 		if err != nil && !errors.Is(err, errCorrupt) {
 			return err
 		}
-		cur.Pending, cur.PendingAt = res.State, s.Now().UTC()
+		given := setupAddresses(params)
+		cur.Pending, cur.PendingAt, cur.PendingMailTo = res.State, s.Now().UTC(), &mailTo{Addresses: given}
 		if err := (records{s.Sealer}).put(txn, p.UserID, info.ID, cur); err != nil {
 			return err
 		}
-		return s.send(txn, p, info, res.Messages, mc)
+		return s.send(txn, p, info, res.Messages, mc, recipients{account: req.Email, given: given})
 	}); err != nil {
 		return nil, err
 	}
@@ -312,17 +314,73 @@ func (s *Service) initialized(ctx context.Context, p auth.Principal, methodID st
 }
 
 // send takes the send limiter and queues the method's messages, in txn.
-func (s *Service) send(txn store.Txn, p auth.Principal, info Info, msgs []Message, mc MailContext) error {
+func (s *Service) send(txn store.Txn, p auth.Principal, info Info, msgs []Message, mc MailContext, to recipients) error {
 	if len(msgs) == 0 {
 		return nil
 	}
 	if err := s.Limiter.TakeSend(txn, limit.DefaultSendPolicy, sendFactor(info), subject(p.UserID)); err != nil {
 		return err
 	}
-	return s.enqueue(txn, p.UserID, msgs, mc)
+	return s.enqueue(txn, p.UserID, info, msgs, mc, to)
 }
 
-func (s *Service) enqueue(txn store.Txn, userID uint64, msgs []Message, mc MailContext) error {
+// CodeMethodMailRefused is the 500 message code when a method asks for mail the core does not
+// send: a template outside its own namespace or a recipient that is not the user's. The request
+// fails closed: nothing is queued and nothing of the call is stored.
+const CodeMethodMailRefused = "PLUGIN_BAD_OUTPUT"
+
+// recipients are the addresses a method may mail in one call: the account's, and the ones the
+// user gave in the setup body (at setup) or gave at the setup that is active (at a challenge).
+type recipients struct {
+	account string
+	given   []string
+}
+
+// resolve returns the core's copy of the user's address that a method asked to mail, and false
+// for any other address.
+func (r recipients) resolve(asked string) (string, bool) {
+	want := account.NormalizeEmail(strings.TrimSpace(asked))
+	for _, a := range append([]string{r.account}, r.given...) {
+		if a != "" && account.NormalizeEmail(a) == want {
+			return a, true
+		}
+	}
+	return "", false
+}
+
+// setupAddresses are the addresses the user gave in a setup body: the email field, which Setup
+// has validated and checked against the deny list.
+func setupAddresses(params map[string]string) []string {
+	if email, ok := params["email"]; ok && account.ValidEmail(email) {
+		return []string{email}
+	}
+	return []string{}
+}
+
+// reservedMailVars are the template variables the core sets in a method's mail; a method's
+// value for one of them is ignored, so a method cannot rebrand the mail (Service), show another
+// account (Email, NewEmail), plant a link (Link) or misstate the lifetime (ExpiresMinutes).
+// Code is the method's own: the core makes no code for a method's mail.
+var reservedMailVars = []string{"Service", "Email", "NewEmail", "Link", "ExpiresMinutes"}
+
+// methodMailVars are the variables of a method's mail: the method's own, then the core's on top.
+func (s *Service) methodMailVars(accountEmail string, methodVars map[string]string) map[string]string {
+	vars := make(map[string]string, len(methodVars)+3)
+	for k, v := range methodVars {
+		if !slices.Contains(reservedMailVars, k) {
+			vars[k] = v
+		}
+	}
+	for k, v := range s.Auth.MailVars(map[string]string{"Email": accountEmail}) {
+		vars[k] = v
+	}
+	return vars
+}
+
+// enqueue queues a method's messages in txn. A method gets only its own templates (the
+// namespace of its route, mail.MethodPurpose) and mails only the user's own addresses; anything
+// else fails the whole call closed.
+func (s *Service) enqueue(txn store.Txn, userID uint64, info Info, msgs []Message, mc MailContext, to recipients) error {
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -330,15 +388,29 @@ func (s *Service) enqueue(txn store.Txn, userID uint64, msgs []Message, mc MailC
 		return errors.New("twofactor: a method asked to send email but no mailer is configured")
 	}
 	for _, msg := range msgs {
-		if msg.To == "" || !account.ValidEmail(msg.To) {
-			return fmt.Errorf("twofactor: user %d: a method asked to mail an invalid address", userID)
+		purpose, err := mail.MethodPurpose(info.ID, msg.Template)
+		if err != nil {
+			s.Log.Error("2FA method asked for a template outside its namespace; nothing sent", "user", userID, "method", info.ID, "template", truncate(msg.Template, 64))
+			return failure.Internal(CodeMethodMailRefused)
 		}
-		out := mail.Outgoing{To: msg.To, Purpose: msg.Template, Vars: s.Auth.MailVars(msg.Vars), Origin: mc.Origin, Language: mc.Language}
+		addr, ok := to.resolve(msg.To)
+		if !ok {
+			s.Log.Error("2FA method asked to mail an address that is not the user's; nothing sent", "user", userID, "method", info.ID)
+			return failure.Internal(CodeMethodMailRefused)
+		}
+		out := mail.Outgoing{To: addr, Purpose: purpose, Vars: s.methodMailVars(to.account, msg.Vars), Origin: mc.Origin, Language: mc.Language}
 		if err := s.Auth.Mail.Enqueue(txn, out); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // qrPNG renders an otpauth URL as a 256×256 PNG QR code.
@@ -506,6 +578,7 @@ func (s *Service) Enable(ctx context.Context, p auth.Principal, methodID, code s
 			rec.Active = res.State
 		}
 		rec.Pending = nil
+		rec.ActiveMailTo, rec.PendingMailTo = rec.PendingMailTo, nil
 		if err := (records{s.Sealer}).put(txn, p.UserID, info.ID, rec); err != nil {
 			return err
 		}
@@ -616,8 +689,31 @@ func (s *Service) Challenge(ctx context.Context, p auth.Principal, methodID stri
 				return err
 			}
 		}
-		return s.send(txn, p, info, res.Messages, mc)
+		to, err := s.activeRecipients(txn, p.UserID, info, rec, req.Email)
+		if err != nil {
+			return err
+		}
+		return s.send(txn, p, info, res.Messages, mc, to)
 	})
+}
+
+// activeRecipients are the addresses a challenge of the active state may mail: the account's
+// and the ones given at its setup. A record from before the core kept them falls back to the
+// address the active method shows in GET /user/2fa (what email OTP confirmed at its enable).
+func (s *Service) activeRecipients(txn store.Txn, userID uint64, info Info, rec record, accountEmail string) (recipients, error) {
+	to := recipients{account: accountEmail}
+	if rec.ActiveMailTo != nil {
+		to.given = rec.ActiveMailTo.Addresses
+		return to, nil
+	}
+	entry, active, err := getActive(txn, userID, info.ID)
+	if err != nil {
+		return to, err
+	}
+	if email := entry.Public["email"]; active && account.ValidEmail(email) {
+		to.given = []string{email}
+	}
+	return to, nil
 }
 
 // NextGuess returns how long until the method's next code may be checked.

@@ -15,6 +15,16 @@ type record struct {
 	Pending   []byte    `json:"pending,omitempty"`
 	PendingAt time.Time `json:"pendingAt,omitempty"`
 	Active    []byte    `json:"active,omitempty"`
+	// PendingMailTo and ActiveMailTo are the addresses the user gave in the setup body that
+	// made the pending and the active state: with the account's address, the only ones the
+	// method may mail. nil in a record written before the core kept them.
+	PendingMailTo *mailTo `json:"pendingMailTo,omitempty"`
+	ActiveMailTo  *mailTo `json:"activeMailTo,omitempty"`
+}
+
+// mailTo is a list of addresses a method may mail besides the account's.
+type mailTo struct {
+	Addresses []string `json:"addresses"`
 }
 
 // ActiveEntry is the clear index entry of an active method: enough for GET /user/2fa and the
