@@ -17,12 +17,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gatehouse/gatehouse/plugins"
@@ -57,6 +59,9 @@ type Config struct {
 
 	// MemoryLimitMiB caps each instance's linear memory, in MiB. Default 64.
 	MemoryLimitMiB int
+
+	// MaxFileSize caps the size of a .wasm file LoadDir reads, in bytes. Default 64 MiB.
+	MaxFileSize int64
 
 	// HighWaterMiB: an instance whose memory is above this after a call is
 	// thrown away (wasm memory never shrinks). Default: half of MemoryLimitMiB.
@@ -284,28 +289,91 @@ func (h *Host) Load(ctx context.Context, source string, wasm []byte) error {
 }
 
 // LoadDir loads every *.wasm file in dir, in name order. It goes on past a
-// plugin that fails and returns all the failures joined.
+// plugin that fails and returns the failures joined.
+//
+// Only regular files (or symlinks to regular files) named *.wasm, not hidden, are plugins.
+// Everything else in the folder (a README, an editor's backup, a macOS ._ file, a folder, a
+// FIFO or a device, even named *.wasm) is ignored: logged once here, and not reported by
+// Status, so a stray file does not make the server unready. A plugin file is opened without
+// blocking (a FIFO swapped in cannot hang the start), checked again on the open descriptor,
+// and read up to Config.MaxFileSize: a larger one fails to load.
 func (h *Host) LoadDir(ctx context.Context, dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("host: plugins folder: %w", err)
 	}
-	var errs []error
+	var notRegular, ignored []string
+	var loadErrs []error
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".wasm") {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".wasm") || strings.HasPrefix(name, ".") {
+			ignored = append(ignored, name)
 			continue
 		}
-		path := filepath.Join(dir, e.Name())
-		wasm, err := os.ReadFile(path)
+		path := filepath.Join(dir, name)
+		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+			notRegular = append(notRegular, name)
+			continue
+		}
+		wasm, err := readPluginFile(path, h.maxFileSize())
+		if errors.Is(err, errNotRegular) {
+			notRegular = append(notRegular, name)
+			continue
+		}
 		if err != nil {
-			errs = append(errs, h.recordFailure(path, err))
+			loadErrs = append(loadErrs, h.recordFailure(path, err))
 			continue
 		}
 		if err := h.Load(ctx, path, wasm); err != nil {
-			errs = append(errs, err)
+			loadErrs = append(loadErrs, err)
 		}
 	}
-	return errors.Join(errs...)
+	if len(ignored) > 0 {
+		h.log.Info("plugins folder: not plugins, ignored", "dir", dir, "files", strings.Join(ignored, ", "))
+	}
+	if len(notRegular) > 0 {
+		h.log.Warn("plugins folder: not regular files, ignored", "dir", dir, "files", strings.Join(notRegular, ", "))
+	}
+	return errors.Join(loadErrs...)
+}
+
+// errNotRegular: the path is not a regular file (a FIFO, a device, a folder).
+var errNotRegular = errors.New("not a regular file")
+
+func (h *Host) maxFileSize() int64 {
+	if h.cfg.MaxFileSize > 0 {
+		return h.cfg.MaxFileSize
+	}
+	return 64 << 20
+}
+
+// readPluginFile reads a regular file of at most limit bytes. It opens with O_NONBLOCK, so
+// opening a FIFO returns at once, and checks the open descriptor (not the path, which may have
+// changed since) is a regular file before reading.
+func readPluginFile(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errNotRegular
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%d bytes: larger than the limit of %d bytes (GATEHOUSE_PLUGIN_MAX_SIZE)", fi.Size(), limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("larger than the limit of %d bytes (GATEHOUSE_PLUGIN_MAX_SIZE)", limit)
+	}
+	return b, nil
 }
 
 // LoadEmbedded loads the first-party plugins built into the binary (see

@@ -29,6 +29,7 @@ func (s *Server) openPlugins(ctx context.Context) error {
 		SMTP:            s.smtpConfig(),
 		OutboxDir:       filepath.Join(s.cfg.DataDir, "outbox"),
 		HTTPConnections: s.cfg.HTTPConnections,
+		MaxFileSize:     int64(s.cfg.PluginMaxSize),
 		Observer:        metrics.ObservePluginCall,
 	})
 	if err != nil {
