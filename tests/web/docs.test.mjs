@@ -3,7 +3,9 @@
 // in Debian's Chromium driven by playwright-core (no browser download): every endpoint of the
 // document rendered, grouped like the spec, with a curl example; no console error, no failed
 // request, no request leaving the server (usable offline). A screenshot of the run goes to
-// .cache/web/docs.png (tests/web/docs-screenshot.png is a committed one for the README).
+// .cache/web/docs.png (tests/web/docs-screenshot.png is a committed one for the README), and
+// the page at phone width (390 px) must not scroll sideways (.cache/web/docs-390.png). The
+// document must also lint clean with @redocly/cli (0 errors; warnings are allowed).
 //
 // Run: make test-web   (or: cd tests/web && npm ci && cd ../.. &&
 //      GATEHOUSE_BIN=$PWD/bin/gatehouse node --test tests/web/docs.test.mjs)
@@ -11,7 +13,8 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +26,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(here, '../..');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SCREENSHOT = join(REPO, '.cache/web/docs.png');
+// The phone-width run (tests/web/docs-screenshot-390.png is a committed copy).
+const PHONE_WIDTH = 390;
+const PHONE_SCREENSHOT = join(REPO, '.cache/web/docs-390.png');
 const METHODS = ['get', 'post', 'put', 'delete', 'patch'];
 // The groups of API.md section 5, in its order.
 const SPEC_GROUPS = ['Authentication', 'User: registration', 'User: 2FA', 'User: email and password', 'Operations'];
@@ -61,6 +67,51 @@ describe('GET /openapi.json', () => {
     const res = await validator.validate(JSON.parse(docText));
     assert.equal(validator.version, '3.1', `validated as OpenAPI ${validator.version}`);
     assert.ok(res.valid, `schema errors: ${JSON.stringify(res.errors, null, 1)?.slice(0, 3000)}`);
+  });
+});
+
+describe('GET /openapi.json for linters and clients', () => {
+  test('lint-clean: @redocly/cli lint (recommended rules) finds 0 errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-lint-'));
+    try {
+      const file = join(dir, 'openapi.json');
+      writeFileSync(file, docText);
+      const r = spawnSync(join(here, 'node_modules/.bin/redocly'), ['lint', '--format=json', file], {
+        encoding: 'utf8',
+        timeout: 120000,
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+      });
+      assert.ok(r.stdout, `redocly printed nothing: ${r.error ?? ''} ${r.stderr}`);
+      const out = JSON.parse(r.stdout);
+      const errors = out.problems.filter((p) => p.severity === 'error').map((p) => `${p.ruleId}: ${p.message} at ${p.location?.[0]?.pointer}`);
+      assert.deepEqual(errors, [], 'redocly lint errors');
+      assert.equal(out.totals.errors, 0, `redocly totals ${JSON.stringify(out.totals)}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('security on every operation ([] when public), a schema and a media type on every 2xx with a body', () => {
+    const textAnswers = ['POST /auth/login', 'GET /auth/refreshtoken', 'GET /auth/accesstoken', 'GET /metrics'];
+    for (const { key, op } of endpoints(doc)) {
+      assert.ok(Array.isArray(op.security), `${key}: security is set`);
+      for (const [status, resp] of Object.entries(op.responses)) {
+        if (!status.startsWith('2') || status === '204') continue;
+        const types = Object.keys(resp.content ?? {});
+        assert.equal(types.length, 1, `${key} ${status}: one media type, not ${types}`);
+        assert.ok(resp.content[types[0]].schema, `${key} ${status}: a schema`);
+        if (textAnswers.includes(key)) assert.equal(types[0], 'text/plain', `${key}: answers text/plain`);
+      }
+    }
+    const publicOps = endpoints(doc).filter((e) => e.op.security.length === 0).map((e) => e.key);
+    for (const k of ['POST /auth/login', 'POST /user', 'GET /.well-known/jwks.json', 'GET /healthz', 'GET /docs'])
+      assert.ok(publicOps.includes(k), `${k} is public (security: [])`);
+    assert.ok(!publicOps.includes('GET /user/2fa'), 'GET /user/2fa needs a token');
+    assert.equal(doc.paths['/docs'].get.responses['200'].content['text/html'].schema.type, 'string');
+  });
+
+  test('servers is the server itself', () => {
+    assert.deepEqual(doc.servers.map((s) => s.url), ['/'], 'with the default issuer (a word), servers is "/": this server');
   });
 });
 
@@ -153,7 +204,8 @@ describe('GET /docs in Chromium', { concurrency: 1 }, () => {
       const [m, p] = a.key.split(' ');
       const op = doc.paths[p][m.toLowerCase()];
       assert.ok(a.pre.startsWith(`curl -X ${m} '${srv.url}${p}'`), `${a.key}: curl example: ${a.pre}`);
-      if (op.security) assert.match(a.pre, /Authorization: Bearer/, `${a.key}: curl sends a token`);
+      if (op.security.length) assert.match(a.pre, /Authorization: Bearer/, `${a.key}: curl sends a token`);
+      else assert.doesNotMatch(a.pre, /Authorization/, `${a.key}: a public route's curl sends no token`);
       const body = op.requestBody?.content?.['application/json']?.schema;
       if (body) {
         const m2 = /-d '(.*)'/.exec(a.pre);
@@ -192,5 +244,45 @@ describe('GET /docs in Chromium', { concurrency: 1 }, () => {
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     const png = await page.screenshot({ path: SCREENSHOT });
     assert.ok(png.length > 10000, `a real screenshot (${png.length} bytes) at ${SCREENSHOT}`);
+  });
+
+  test('GET / leads to /docs', async () => {
+    const p = await context.newPage();
+    try {
+      const resp = await p.goto(`${srv.url}/`, { waitUntil: 'load' });
+      assert.equal(new URL(p.url()).pathname, '/docs', `GET / ended at ${p.url()}`);
+      assert.equal(resp?.status(), 200);
+      assert.equal(resp?.request().redirectedFrom()?.url(), `${srv.url}/`, 'reached through a redirect');
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('usable at phone width (390 px): nothing wider than the screen; screenshot', async () => {
+    const p = await context.newPage();
+    try {
+      await p.setViewportSize({ width: PHONE_WIDTH, height: 844 });
+      await p.goto(`${srv.url}/docs`, { waitUntil: 'load' });
+      await p.waitForFunction((n) => document.querySelectorAll('article[data-endpoint]').length >= n, endpoints(doc).length, { timeout: 15000 });
+      const m = await p.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        bodyScrollWidth: document.body.scrollWidth,
+        clientWidth: document.documentElement.clientWidth,
+        // Every element's right edge, to name the culprit when something sticks out.
+        wide: [...document.querySelectorAll('body *')]
+          .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+          .slice(0, 5)
+          .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className ? '.' + e.className : ''}: right edge ${Math.round(e.getBoundingClientRect().right)} px`),
+      }));
+      assert.equal(m.clientWidth, PHONE_WIDTH, 'the layout viewport is the phone width (meta viewport)');
+      assert.deepEqual(m.wide, [], 'elements reaching past the right edge of the screen');
+      assert.ok(m.scrollWidth <= PHONE_WIDTH, `document.scrollWidth ${m.scrollWidth} > ${PHONE_WIDTH}`);
+      assert.ok(m.bodyScrollWidth <= PHONE_WIDTH, `body.scrollWidth ${m.bodyScrollWidth} > ${PHONE_WIDTH}`);
+      mkdirSync(dirname(PHONE_SCREENSHOT), { recursive: true });
+      const png = await p.screenshot({ path: PHONE_SCREENSHOT });
+      assert.ok(png.length > 10000, `a real screenshot (${png.length} bytes) at ${PHONE_SCREENSHOT}`);
+    } finally {
+      await p.close();
+    }
   });
 });

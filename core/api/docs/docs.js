@@ -26,9 +26,14 @@
     return out;
   }
 
+  // A public operation has `security: []`; an authenticated one lists its token schemes.
+  function needsToken(op) {
+    return Array.isArray(op.security) && op.security.length > 0;
+  }
+
   function curl(method, path, op) {
     const lines = ['curl -X ' + method.toUpperCase() + " '" + base + path + "'"];
-    if (op.security) lines.push("  -H 'Authorization: Bearer $TOKEN'");
+    if (needsToken(op)) lines.push("  -H 'Authorization: Bearer $TOKEN'");
     const body = op.requestBody && op.requestBody.content['application/json'].schema;
     if (body) {
       lines.push("  -H 'Content-Type: application/json'");
@@ -61,7 +66,7 @@
         const art = el('article', { id, 'data-endpoint': method.toUpperCase() + ' ' + path }, [
           el('h3', {}, [el('span', { class: 'method ' + method.toUpperCase() }, method.toUpperCase()), path]),
           el('div', {}, op.summary || ''),
-          el('div', { class: 'auth' }, op.description || 'No token needed.'),
+          el('div', { class: 'auth' }, needsToken(op) ? op.description || '' : 'No token needed.'),
         ]);
         if (op.parameters && op.parameters.length) {
           art.appendChild(el('h4', {}, 'Query'));
@@ -83,8 +88,10 @@
           let cell;
           if (codes && codes.length) cell = el('span', { class: 'codes' }, codes.map((c) => el('code', {}, c)));
           else {
-            const c = r.content && (r.content['application/json'] || r.content['text/plain']);
-            cell = c && 'example' in c ? el('code', {}, JSON.stringify(c.example)) : (c ? el('code', {}, 'text/plain: the token') : '');
+            const [type, media] = Object.entries(r.content || {})[0] || [];
+            if (media && 'example' in media) cell = el('code', {}, JSON.stringify(media.example));
+            else if (media) cell = el('code', {}, type + (media.schema && media.schema.description ? ': ' + media.schema.description : ''));
+            else cell = '';
           }
           rows.push(el('tr', {}, [el('td', {}, status), el('td', {}, r.description || ''), el('td', {}, cell)]));
         }
