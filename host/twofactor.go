@@ -258,8 +258,8 @@ func (m *TwoFactorMethod) outcome(hook string, status abi.Status, r *abi.TwoFact
 		return o, fmt.Errorf("%w: more than %d messages", ErrBadOutput, maxTwoFactorMessages)
 	}
 	for _, msg := range r.Messages {
-		if !strings.HasPrefix(msg.Template, m.info.Route+"-") || len(msg.Template) > 64 {
-			return o, fmt.Errorf("%w: template %q is not named %s-...", ErrBadOutput, truncate(msg.Template, 64), m.info.Route)
+		if !strings.HasPrefix(msg.Template, m.info.Route+"-") || !templatePattern.MatchString(msg.Template) {
+			return o, fmt.Errorf("%w: template %q is not named %s-... of [a-z0-9_-], at most 64 characters", ErrBadOutput, truncate(msg.Template, 64), m.info.Route)
 		}
 		if msg.To == "" || len(msg.To) > 320 {
 			return o, fmt.Errorf("%w: message without a recipient", ErrBadOutput)
@@ -302,6 +302,8 @@ var (
 	routePattern  = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 	fieldPattern  = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]{0,63}$`)
 	prefixPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,31}$`)
+	// templatePattern is a message's template name: a plain file name, never a path.
+	templatePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 )
 
 // reservedRoutes are the path segments under /user/2fa the core serves itself.

@@ -170,6 +170,7 @@ func TestTwoFactorCalls(t *testing.T) {
 		{"enroll", "nostate", host.CodeBadOutput, "no state"},
 		{"verify", "verifymsg", host.CodeBadOutput, "messages from twofactor_verify"},
 		{"challenge", "badtemplate", host.CodeBadOutput, `template "password-reset"`},
+		{"challenge", "pathtemplate", host.CodeBadOutput, `template "chaos-x/../../password-reset"`},
 		{"challenge", "noto", host.CodeBadOutput, "without a recipient"},
 		{"enroll", "oddvars", host.CodeBadOutput, "name/value pairs"},
 		{"verify", "bigreplay", host.CodeBadOutput, "replay key"},

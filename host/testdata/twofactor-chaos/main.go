@@ -14,6 +14,7 @@
 //	verifymsg   a message from verify           badtemplate a template outside its route
 //	noto        a message without a recipient   oddvars     an odd number of vars
 //	bigreplay   a replay key over 128 bytes     manypublic  9 public pairs
+//	pathtemplate a template name that is a path
 //
 // It uses sdk.Register with raw handlers, so it can write any bytes. The
 // tests build it with sdktest.Build (testdata is outside `./...`).
@@ -93,11 +94,13 @@ func handle(hook string, in, out []byte) (abi.Status, []byte) {
 		res.Image = []byte("GIF89a")
 	case "nostate":
 		res.State = nil
-	case "verifymsg", "badtemplate", "noto", "oddvars":
+	case "verifymsg", "badtemplate", "pathtemplate", "noto", "oddvars":
 		msg := abi.Message{Template: "chaos-x", To: "u@example.com", Vars: []string{"a", "b"}}
 		switch mode {
 		case "badtemplate":
 			msg.Template = "password-reset"
+		case "pathtemplate":
+			msg.Template = "chaos-x/../../password-reset"
 		case "noto":
 			msg.To = ""
 		case "oddvars":
