@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/pquerna/otp"
 
 	"github.com/gatehouse/gatehouse/core/account"
 	"github.com/gatehouse/gatehouse/core/auth"
@@ -413,13 +412,10 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// qrPNG renders an otpauth URL as a 256×256 PNG QR code.
+// qrPNG renders an otpauth URL as a PNG QR code of about 256×256 pixels with a quiet zone of 4
+// modules (qr.go).
 func qrPNG(uri string) ([]byte, error) {
-	key, err := otp.NewKeyFromURL(uri)
-	if err != nil {
-		return nil, err
-	}
-	img, err := key.Image(256, 256)
+	img, err := qrImage(uri, 256)
 	if err != nil {
 		return nil, err
 	}
