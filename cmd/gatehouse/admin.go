@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -38,7 +39,14 @@ func backupCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	file := rest[0]
 	tmp := file + ".partial"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	// Created new, never opened: a FILE.partial already there (another backup running, one
+	// interrupted, or a symlink planted to make the backup write elsewhere) is an error, and the
+	// backup, which holds every account's secrets, is readable by its owner only.
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		fmt.Fprintf(stderr, "gatehouse backup: %s already exists: another backup is running or one was interrupted; remove it and try again\n", tmp)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehouse backup:", err)
 		return 1

@@ -48,14 +48,9 @@ func (s *Server) RotateKeys() ([]string, error) {
 // serveAdmin listens on the admin socket until ctx is done.
 func (s *Server) serveAdmin(ctx context.Context) (stop func(), err error) {
 	path := filepath.Join(s.cfg.DataDir, AdminSocket)
-	_ = os.Remove(path) // a stale socket of a killed process
-	ln, err := net.Listen("unix", path)
+	ln, err := listenPrivateUnix(path)
 	if err != nil {
 		return nil, fmt.Errorf("server: admin socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/backup", func(w http.ResponseWriter, r *http.Request) {
@@ -82,6 +77,38 @@ func (s *Server) serveAdmin(ctx context.Context) (stop func(), err error) {
 		_ = srv.Shutdown(shutdownCtx)
 		_ = os.Remove(path)
 	}, nil
+}
+
+// listenPrivateUnix listens on a unix socket at path that only the owner can reach at any
+// moment: the socket is bound in a fresh 0700 folder beside path (the process's umask decides
+// the mode bind gives it, and changing the umask would race with every other file the process
+// creates), made 0600 there, and only then renamed into place, replacing a stale socket of a
+// killed process.
+func listenPrivateUnix(path string) (net.Listener, error) {
+	dir, err := os.MkdirTemp(filepath.Dir(path), ".admin-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, err
+	}
+	tmp := filepath.Join(dir, "s")
+	ln, err := net.Listen("unix", tmp)
+	if err != nil {
+		return nil, err
+	}
+	ul := ln.(*net.UnixListener)
+	ul.SetUnlinkOnClose(false) // the path it was bound to is gone; stop removes the real one
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
 }
 
 // AdminClient talks to a running server's admin socket.
