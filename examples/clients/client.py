@@ -61,15 +61,23 @@ class Client:
         token = self.call("POST", "/auth/login", body={"username": email, "password": password})
         claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
         if claims["typ"] == "partial":
-            # Second factor; on 429 wait as long as the server says, then try again.
+            # Second factor; on 429 wait as long as the server says, then try again. A code
+            # works once: if this step's code was used already (401 TOTP_INVALID), wait for the
+            # next 30-second step, as an authenticator app's user would, once.
+            waited = False
             while True:
                 try:
                     tokens = self.call("POST", "/user/2fa/totp/authenticate", token, {"totp": totp(totp_secret)})
                     break
                 except GatehouseError as err:
-                    if err.status != 429:
+                    if err.status == 429:
+                        time.sleep(err.retry_after)
+                    elif err.status == 401 and err.message == "TOTP_INVALID" and not waited:
+                        print("code refused (used already?): waiting for the next 30-second code")
+                        time.sleep(30 - time.time() % 30 + 0.5)
+                        waited = True
+                    else:
                         raise
-                    time.sleep(err.retry_after)
             self.refresh, self.access, self.sudo = tokens["refreshToken"], tokens["accessToken"], tokens["sudoToken"]
         else:
             self.refresh = token

@@ -12,9 +12,12 @@ email=$1 password=$2 secret=$3 newpassword=$4
 
 json() { python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' "$@"; }
 field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# totp [WAIT]: the current code; with WAIT, first sleep until the next 30-second step begins.
 totp() {
-  python3 - "$secret" <<'PY'
+  python3 - "$secret" "${1:-}" <<'PY'
 import base64, hashlib, hmac, struct, sys, time
+if sys.argv[2]:
+    time.sleep(30 - time.time() % 30 + 0.5)
 s = sys.argv[1].upper(); key = base64.b32decode(s + "=" * (-len(s) % 8))
 mac = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
 o = mac[-1] & 15
@@ -36,7 +39,12 @@ partial=$(call POST /auth/login "" "$(json username "$email" password "$password
 echo "logged in with the password (partial token)"
 
 # 2. Second factor: the partial token and a TOTP code give the three tokens.
-tokens=$(call POST /user/2fa/totp/authenticate "$partial" "$(json totp "$(totp)")")
+# A code works once: if this step's code was used already (TOTP_INVALID), an authenticator
+# app's user waits for the next one; so does this script, once.
+tokens=$(call POST /user/2fa/totp/authenticate "$partial" "$(json totp "$(totp)")" 2>/dev/null) || {
+  echo "code refused (used already?): waiting for the next 30-second code"
+  tokens=$(call POST /user/2fa/totp/authenticate "$partial" "$(json totp "$(totp wait)")")
+}
 refresh=$(field refreshToken <<<"$tokens")
 access=$(field accessToken <<<"$tokens")
 sudo=$(field sudoToken <<<"$tokens")

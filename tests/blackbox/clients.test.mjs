@@ -45,3 +45,23 @@ test('example clients: login with 2FA, refresh, sudo action', async (t) => {
     });
   }
 });
+
+// examples/clients/README.md, line by line: setup-totp.sh makes the account, then both clients
+// log in as the same user (the second waits for a fresh code if the first used this step's).
+test('example clients: the README lines as written', async (t) => {
+  const srv = await startServer({ env: { GATEHOUSE_REGISTRATION: 'open' } });
+  t.after(() => srv.stop());
+  const env = { GATEHOUSE_URL: srv.url };
+  const email = uniqueEmail('readme');
+  const setup = await run('bash', [resolve(clients, 'setup-totp.sh'), email, 'Analytical1'], env);
+  assert.equal(setup.code, 0, `setup-totp.sh failed:\n${setup.stdout}\n${setup.stderr}`);
+  const secret = setup.stdout.trim();
+  assert.match(secret, /^[A-Z2-7]{16,}$/, `setup-totp.sh prints the secret: ${setup.stdout}`);
+  const sh = await run('bash', [resolve(clients, 'login-2fa.sh'), email, 'Analytical1', secret, 'Difference2'], env);
+  assert.equal(sh.code, 0, `login-2fa.sh failed:\n${sh.stdout}\n${sh.stderr}`);
+  const py = await run('python3', [resolve(clients, 'client.py'), email, 'Difference2', secret, 'Analytical1'], env);
+  assert.equal(py.code, 0, `client.py failed:\n${py.stdout}\n${py.stderr}`);
+  assert.match(py.stdout, /password changed/);
+  const login = await request(srv.url, 'POST', '/auth/login', { json: { username: email, password: 'Analytical1' } });
+  assert.equal(login.status, 200, 'the password client.py set back logs in');
+});
