@@ -37,7 +37,7 @@ const (
 	// `Expect: 100-continue`): closing a socket with unread data makes the kernel send a reset,
 	// and most clients then report a connection error instead of the 413.
 	lingerTime  = 5 * time.Second
-	lingerBytes = 8 << 20
+	lingerBytes = 16 << 20
 )
 
 // limitListener is the public listener: it keeps accepting through temporary errors (EMFILE,
