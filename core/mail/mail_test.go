@@ -1,7 +1,9 @@
 package mail
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/seal"
 	"github.com/gatehouse/gatehouse/core/store"
 )
 
@@ -254,5 +257,144 @@ func TestOutboxDeliversOnceAcrossRestart(t *testing.T) {
 	}
 	if s := queue.Stats(); s.Depth != 0 || s.Failed != 1 || s.Delivered != 1 {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+// envelopeMailer keeps what it delivers; it fails the first failures deliveries.
+type envelopeMailer struct {
+	mu        sync.Mutex
+	failures  int
+	delivered chan Envelope
+}
+
+func (m *envelopeMailer) Deliver(_ context.Context, e Envelope) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failures > 0 {
+		m.failures--
+		return errors.New("relay unavailable")
+	}
+	m.delivered <- e
+	return nil
+}
+
+func rawOutbox(t *testing.T, st store.Store) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	if err := st.View(func(txn store.Txn) error {
+		return txn.Scan(outboxPrefix, func(k, v []byte) bool {
+			out[string(k)] = append([]byte{}, v...)
+			return true
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func testSealer(t *testing.T, fill byte) *seal.Sealer {
+	t.Helper()
+	s, err := seal.New(bytes.Repeat([]byte{fill}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func waitDelivered(t *testing.T, m *envelopeMailer) Envelope {
+	t.Helper()
+	select {
+	case e := <-m.delivered:
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("not delivered")
+		return Envelope{}
+	}
+}
+
+// A queued message is sealed at rest: the store's bytes of a queued reset mail hold neither its
+// code nor its link; the delivery worker opens it and the mailer gets it whole.
+func TestOutboxSealsQueuedMail(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	tpl, _ := NewTemplates("")
+	m := &envelopeMailer{delivered: make(chan Envelope, 4)}
+	queue := &Outbox{Store: st, Templates: tpl, Mailer: m, Sealer: testSealer(t, 7), From: "gh@example.com", Now: time.Now, Log: hclog.NewNullLogger()}
+	const code, link = "493817", "https://app.example/reset-password?email=a%40example.com&otp=493817"
+	for _, purpose := range []string{PurposePasswordReset, PurposeForgotPassword} {
+		if err := st.Update(func(txn store.Txn) error {
+			return queue.Enqueue(txn, Outgoing{To: "a@example.com", Purpose: purpose, Vars: map[string]string{"Code": code, "Link": link, "Service": "Svc"}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := rawOutbox(t, st)
+	if len(raw) != 2 {
+		t.Fatalf("%d queued records", len(raw))
+	}
+	for k, v := range raw {
+		if bytes.Contains(v, []byte(code)) || bytes.Contains(v, []byte("reset-password")) || bytes.Contains(v, []byte("a@example.com")) {
+			t.Fatalf("record %s is not sealed: %q", k, v)
+		}
+		if !bytes.HasPrefix(v, sealedMarker) {
+			t.Fatalf("record %s has no sealed marker", k)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := queue.Start(ctx)
+	defer func() { cancel(); <-stopped }()
+	for range 2 {
+		if e := waitDelivered(t, m); !strings.Contains(e.Text, code) || e.To[0] != "a@example.com" {
+			t.Fatalf("delivered %+v", e)
+		}
+	}
+}
+
+// Mail queued in clear before sealing (no marker) is still delivered; a retry stores it sealed.
+// A sealed message the server cannot open (another master key) is kept, not sent or dropped.
+func TestOutboxReadsClearAndUnopenableRecords(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	tpl, _ := NewTemplates("")
+	now := time.Now().UTC()
+	legacy := Envelope{ID: "0000000000000001-legacy", From: "gh@example.com", To: []string{"old@example.com"}, Purpose: PurposePasswordReset,
+		CreatedAt: now, Rendered: Rendered{Subject: "Reset", Text: "code 271828"}, NextAttempt: now}
+	clear, _ := json.Marshal(legacy)
+	legacyKey := append(append([]byte{}, outboxPrefix...), legacy.ID...)
+	other := &Outbox{Store: st, Templates: tpl, Sealer: testSealer(t, 9), From: "gh@example.com", Now: time.Now, Log: hclog.NewNullLogger()}
+	if err := st.Update(func(txn store.Txn) error {
+		if err := txn.Set(legacyKey, clear, 0); err != nil {
+			return err
+		}
+		return other.Enqueue(txn, Outgoing{To: "b@example.com", Purpose: PurposePasswordReset, Vars: map[string]string{"Code": "1"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m := &envelopeMailer{failures: 1, delivered: make(chan Envelope, 4)}
+	queue := &Outbox{Store: st, Templates: tpl, Mailer: m, Sealer: testSealer(t, 7), From: "gh@example.com", Now: time.Now,
+		Log: hclog.NewNullLogger(), Backoff: 300 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := queue.Start(ctx)
+	// The first attempt fails: the rescheduled record is sealed.
+	deadline := time.Now().Add(5 * time.Second)
+	for v := rawOutbox(t, st)[string(legacyKey)]; !bytes.HasPrefix(v, sealedMarker); v = rawOutbox(t, st)[string(legacyKey)] {
+		if time.Now().After(deadline) {
+			t.Fatalf("the rescheduled record is %q", v)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if e := waitDelivered(t, m); e.ID != legacy.ID || e.Text != legacy.Text || e.To[0] != "old@example.com" {
+		t.Fatalf("delivered %+v", e)
+	}
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	<-stopped
+	select {
+	case e := <-m.delivered:
+		t.Fatalf("a message sealed with another key was delivered: %+v", e)
+	default:
+	}
+	if raw := rawOutbox(t, st); len(raw) != 1 {
+		t.Fatalf("%d records left, want the unopenable one kept", len(raw))
 	}
 }

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/gatehouse/gatehouse/core/seal"
 	"github.com/gatehouse/gatehouse/core/store"
 )
 
@@ -58,9 +60,12 @@ type Outbox struct {
 	Store     store.Store
 	Templates *Templates
 	Mailer    Mailer
-	From      string
-	Now       func() time.Time
-	Log       hclog.Logger
+	// Sealer encrypts each queued message at rest (its codes and links are secrets): only the
+	// delivery worker opens it. nil queues messages in clear, as before sealing existed.
+	Sealer *seal.Sealer
+	From   string
+	Now    func() time.Time
+	Log    hclog.Logger
 	// Backoff is the first retry delay; it doubles up to an hour. Default 30 s.
 	Backoff time.Duration
 	// GiveUpAfter drops a message still undelivered after it. Default 24 h.
@@ -73,6 +78,41 @@ type Outbox struct {
 }
 
 var outboxPrefix = store.Key("outbox", "")
+
+// sealedMarker starts a sealed outbox record; a record without it is the clear JSON of an
+// Envelope (queued before sealing, or with no Sealer) and is read as before.
+var sealedMarker = []byte("sealed1\x00")
+
+// errSealed is a sealed record that does not open: no Sealer, or another master key.
+var errSealed = errors.New("mail: a queued message is sealed with a key this server does not have")
+
+// encode is the stored form of e under key: sealed when the outbox has a Sealer.
+func (o *Outbox) encode(key []byte, e Envelope) ([]byte, error) {
+	v, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	if o.Sealer == nil {
+		return v, nil
+	}
+	return append(append([]byte{}, sealedMarker...), o.Sealer.Seal(key, v)...), nil
+}
+
+// decode reads a stored record: sealed, or clear JSON.
+func (o *Outbox) decode(key, v []byte) (Envelope, error) {
+	var e Envelope
+	if sealed, ok := bytes.CutPrefix(v, sealedMarker); ok {
+		if o.Sealer == nil {
+			return e, errSealed
+		}
+		plain, err := o.Sealer.Open(key, sealed)
+		if err != nil {
+			return e, errSealed
+		}
+		v = plain
+	}
+	return e, json.Unmarshal(v, &e)
+}
 
 // Enqueue renders m and writes it to the outbox in txn: it is sent only if txn commits, and
 // survives a crash once it has. Rendering errors (no template) fail the transaction.
@@ -88,11 +128,12 @@ func (o *Outbox) Enqueue(txn store.Txn, m Outgoing) error {
 	}
 	id := fmt.Sprintf("%016x-%s", now.UnixNano(), hex.EncodeToString(rnd[:]))
 	e := Envelope{ID: id, From: o.From, To: []string{m.To}, Purpose: m.Purpose, CreatedAt: now, Rendered: r, NextAttempt: now}
-	v, err := json.Marshal(e)
+	key := append(append([]byte{}, outboxPrefix...), id...)
+	v, err := o.encode(key, e)
 	if err != nil {
 		return err
 	}
-	if err := txn.Set(append(append([]byte{}, outboxPrefix...), id...), v, 0); err != nil {
+	if err := txn.Set(key, v, 0); err != nil {
 		return err
 	}
 	txn.AfterCommit(o.Wake) // waking before the commit could find nothing and sleep a minute
@@ -161,11 +202,13 @@ func (o *Outbox) Start(ctx context.Context) <-chan struct{} {
 func (o *Outbox) deliverDue(ctx context.Context) time.Time {
 	var due []Envelope
 	var next time.Time
+	unreadable := 0
 	now := o.Now()
 	err := o.Store.View(func(txn store.Txn) error {
-		return txn.Scan(outboxPrefix, func(_, v []byte) bool {
-			var e Envelope
-			if json.Unmarshal(v, &e) != nil {
+		return txn.Scan(outboxPrefix, func(k, v []byte) bool {
+			e, err := o.decode(k, v)
+			if err != nil {
+				unreadable++ // kept: it may open once the right master key is back
 				return true
 			}
 			if !e.NextAttempt.After(now) {
@@ -179,6 +222,9 @@ func (o *Outbox) deliverDue(ctx context.Context) time.Time {
 	if err != nil {
 		o.Log.Error("outbox scan failed", "error", err)
 		return now.Add(time.Second)
+	}
+	if unreadable > 0 {
+		o.Log.Error("outbox: queued messages that do not open are kept undelivered", "count", unreadable, "error", errSealed)
 	}
 	for _, e := range due {
 		if ctx.Err() != nil {
@@ -224,8 +270,11 @@ func (o *Outbox) deliver(ctx context.Context, e Envelope) time.Time {
 	delay := o.Backoff << min(e.Attempts-1, 10)
 	e.NextAttempt = o.Now().Add(min(delay, time.Hour)).UTC()
 	o.Log.Warn("mail delivery failed; will retry", "message", e.ID, "purpose", e.Purpose, "attempts", e.Attempts, "retry_at", e.NextAttempt, "error", err)
-	v, _ := json.Marshal(e)
-	if err := o.Store.Update(func(txn store.Txn) error { return txn.Set(key, v, 0) }); err != nil {
+	v, err := o.encode(key, e)
+	if err == nil {
+		err = o.Store.Update(func(txn store.Txn) error { return txn.Set(key, v, 0) })
+	}
+	if err != nil {
 		o.Log.Error("outbox: cannot reschedule message", "message", e.ID, "error", err)
 	}
 	return e.NextAttempt
