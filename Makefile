@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/gatehouse
 export GOFLAGS ?= -mod=readonly
 
-.PHONY: all build run test test-go test-blackbox test-web bench fuzz vet fmt clean
+.PHONY: all build run test test-go test-blackbox test-web bench fuzz vet fmt clean docs
 
 all: build
 
@@ -37,7 +37,16 @@ test: build
 	@MAKE="$(MAKE)" mk/test-all.sh $(TEST_SUITES)
 
 test-go:
+	@command -v systemd-analyze >/dev/null || { echo "installing systemd from Debian (tests/docs verifies the README's unit)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; }
 	GATEHOUSE_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 30m ./...
+
+# Generated documentation: docs/API.md from the route table, the README's settings table from
+# core/config. tests/docs fails when either is out of date.
+docs: build
+	./$(BIN) docs api > docs/API.md
+	./$(BIN) docs settings > .cache/settings.md
+	awk 'FNR==NR { t = t $$0 "\n"; next } /<!-- settings:end/ { printf "%s", t; skip = 0 } !skip { print } /<!-- settings:begin/ { skip = 1 }' .cache/settings.md README.md > .cache/README.md
+	mv .cache/README.md README.md
 
 # The black-box suite in a language other than Go (Node.js, standard library only).
 test-blackbox: build
