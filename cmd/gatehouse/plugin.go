@@ -17,9 +17,13 @@ import (
 func pluginCommand(args []string, stdout, stderr io.Writer) int {
 	usage := func() {
 		fmt.Fprintln(stderr, `usage: gatehouse plugin inspect [-json] FILE.wasm
+       gatehouse plugin test [-json] [-config JSON|@FILE] FILE.wasm...
 
 inspect  prints a plugin's descriptor, its hooks and the capabilities it
-         imports, and whether this gatehouse can load it (exit 0 if so, 1 if not)`)
+         imports, and whether this gatehouse can load it (exit 0 if so, 1 if not)
+test     runs the conformance kit on a plugin in any language: one line per
+         check, PASS or FAIL with the reason (exit 0 if none failed, 1 if not);
+         gatehouse plugin test -h for its options`)
 	}
 	if len(args) == 0 {
 		usage()
@@ -28,6 +32,8 @@ inspect  prints a plugin's descriptor, its hooks and the capabilities it
 	switch args[0] {
 	case "inspect":
 		return pluginInspect(args[1:], stdout, stderr)
+	case "test":
+		return pluginTest(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		usage()
 		return 0
