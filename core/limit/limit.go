@@ -3,14 +3,13 @@
 //
 // Per (factor, subject): after Free failures, each further failure sets the next allowed time
 // to now + 2^(failures-Free-1) seconds, capped at Max. A guess before that time is refused
-// without being evaluated or counted. A success resets the state. Guesses on one subject are
-// serialised in-process, so parallel guesses never get more evaluations than allowed, and every
-// change is committed durably before the caller answers.
+// without being evaluated or counted. A success resets the state. Each guess is reserved in the
+// store before it is evaluated, so parallel guesses never get more evaluations than allowed
+// (also across processes sharing the store), and every change is committed durably before the
+// caller answers. What unknown subjects can make it store is bounded (see UnknownBuckets).
 package limit
 
 import (
-	"encoding/json"
-	"errors"
 	"sync"
 	"time"
 
@@ -80,18 +79,23 @@ type Subject struct {
 
 // Limiter runs guesses against persistent counters.
 type Limiter struct {
-	store  store.Store
-	policy Policy
-	now    func() time.Time
-	locks  keyedMutex
+	store      store.Store
+	policy     Policy
+	now        func() time.Time
+	locks      keyedMutex
+	unknownKey []byte
+	buckets    bucketBounds
 }
 
 // New returns a Limiter on st with the policy p and the clock now.
 func New(st store.Store, p Policy, now func() time.Time) *Limiter {
-	return &Limiter{store: st, policy: p, now: now}
+	return &Limiter{store: st, policy: p, now: now, buckets: bucketBounds{UnknownBuckets, UnknownBucketEntries}}
 }
 
-func key(f Factor, s Subject) []byte { return store.Key("limit", f.Name, s.Key) }
+// SetUnknownKey sets the secret that places unknown subjects in their buckets, so a client
+// cannot aim its names at one bucket. It must be the same on every start and every node
+// (derive it from the master key); call it before the first guess.
+func (l *Limiter) SetUnknownKey(k []byte) { l.unknownKey = k }
 
 // Outcome is what a guess evaluation reports.
 type Outcome int
@@ -107,45 +111,28 @@ const (
 )
 
 // Guess runs evaluate for one guess on (f, s) unless the subject must wait, in which case it
-// returns a 429 failure.Error with the wait and evaluate is not called. Guesses on the same
-// (f, s) run one at a time. evaluate returns the outcome and may return commit, a function that
-// writes its own changes in the same transaction as the counter update (for example a new
-// session on a right password); Guess then commits both durably before returning.
+// returns a 429 failure.Error with the wait and evaluate is not called.
+//
+// The guess is reserved in the store before it is evaluated: one committed transaction reads
+// the counter and, when a guess is allowed, counts this one as a failure (with the delay that
+// failure sets). So however many guesses arrive at once, on however many processes sharing the
+// store, no more are evaluated than the policy allows. evaluate returns the outcome and may
+// return commit, a function that writes its own changes (for example a new session on a right
+// password); Guess then commits them durably before returning: with the counter's reset on
+// Right, alone on Wrong (the failure is already counted), with the reservation given back on
+// NotCounted. A commit that fails (its checks against the state in force refused it) leaves
+// the guess counted as a failure.
 func (l *Limiter) Guess(f Factor, s Subject, evaluate func() (Outcome, func(store.Txn) error, error)) error {
-	k := key(f, s)
-	unlock := l.locks.lock(string(k))
-	defer unlock()
-
-	state, err := l.read(k)
+	sl := l.slotOf("limit", f, s)
+	before, err := l.reserve(f, s, sl)
 	if err != nil {
 		return err
-	}
-	if wait := state.Wait(l.now()); wait > 0 {
-		metrics.Throttled.WithLabelValues(f.Name).Inc()
-		return failure.TooManyRequests(f.Code, wait)
 	}
 	outcome, commit, evalErr := evaluate()
 	switch outcome {
 	case Right:
-		if state.Failures == 0 && commit == nil {
-			return evalErr
-		}
 		err = l.store.Update(func(txn store.Txn) error {
-			if state.Failures > 0 {
-				if err := txn.Delete(k); err != nil {
-					return err
-				}
-			}
-			if commit != nil {
-				return commit(txn)
-			}
-			return nil
-		})
-	case Wrong:
-		state.Failures++
-		state.NextAllowed = l.now().Add(l.policy.Delay(state.Failures))
-		err = l.store.Update(func(txn store.Txn) error {
-			if err := l.write(txn, k, s, state); err != nil {
+			if err := l.remove(txn, sl); err != nil {
 				return err
 			}
 			if commit != nil {
@@ -153,10 +140,20 @@ func (l *Limiter) Guess(f Factor, s Subject, evaluate func() (Outcome, func(stor
 			}
 			return nil
 		})
-	default:
+	case Wrong:
 		if commit != nil {
 			err = l.store.Update(commit)
 		}
+	default:
+		err = l.store.Update(func(txn store.Txn) error {
+			if err := l.giveBack(txn, s, sl, before); err != nil {
+				return err
+			}
+			if commit != nil {
+				return commit(txn)
+			}
+			return nil
+		})
 	}
 	if err != nil {
 		return err
@@ -164,43 +161,130 @@ func (l *Limiter) Guess(f Factor, s Subject, evaluate func() (Outcome, func(stor
 	return evalErr
 }
 
+// reserve counts one guess on sl as a failure, or returns the 429 when the subject must wait.
+// It returns the state before the reservation.
+func (l *Limiter) reserve(f Factor, s Subject, sl slot) (State, error) {
+	// The store decides; the in-process lock only spares a burst on one subject the conflict
+	// retries of optimistic transactions.
+	unlock := l.locks.lock(sl.lockKey())
+	defer unlock()
+	var before State
+	err := l.store.Update(func(txn store.Txn) error {
+		state, err := l.readState(txn, sl)
+		if err != nil {
+			return err
+		}
+		before = state
+		if wait := state.Wait(l.now()); wait > 0 {
+			metrics.Throttled.WithLabelValues(f.Name).Inc()
+			return failure.TooManyRequests(f.Code, wait)
+		}
+		return l.writeState(txn, sl, s, l.failed(state))
+	})
+	return before, err
+}
+
+// failed returns state after one more failure.
+func (l *Limiter) failed(state State) State {
+	state.Failures++
+	state.NextAllowed = l.now().Add(l.policy.Delay(state.Failures)).UTC()
+	return state
+}
+
+// giveBack undoes a reservation whose guess was not evaluated to an outcome.
+func (l *Limiter) giveBack(txn store.Txn, s Subject, sl slot, before State) error {
+	state, err := l.readState(txn, sl)
+	if err != nil {
+		return err
+	}
+	if state.Failures == 0 {
+		return nil
+	}
+	state.Failures--
+	if state.Failures <= before.Failures {
+		state.NextAllowed = before.NextAllowed
+	}
+	if state.Failures == 0 {
+		return l.remove(txn, sl)
+	}
+	return l.writeState(txn, sl, s, state)
+}
+
+// GuessInTxn runs one guess whose evaluation needs no slow work outside the store (a mailed
+// code, a recovery code): the counter is read, the guess evaluated and the outcome counted in
+// one transaction, committed once. evaluate may write in txn; its writes commit with the
+// counter when it returns Wrong or Right. A NotCounted outcome with an error aborts the
+// transaction and returns that error; with no error it commits evaluate's writes alone. The
+// error evaluate returns with Wrong or Right is returned after the commit. On a conflict the
+// whole function runs again.
+func (l *Limiter) GuessInTxn(f Factor, s Subject, evaluate func(txn store.Txn) (Outcome, error)) error {
+	sl := l.slotOf("limit", f, s)
+	unlock := l.locks.lock(sl.lockKey())
+	defer unlock()
+	var result error
+	err := l.store.Update(func(txn store.Txn) error {
+		result = nil
+		state, err := l.readState(txn, sl)
+		if err != nil {
+			return err
+		}
+		if wait := state.Wait(l.now()); wait > 0 {
+			metrics.Throttled.WithLabelValues(f.Name).Inc()
+			return failure.TooManyRequests(f.Code, wait)
+		}
+		outcome, evalErr := evaluate(txn)
+		switch outcome {
+		case Right:
+			result = evalErr
+			if state.Failures > 0 {
+				return l.remove(txn, sl)
+			}
+			return nil
+		case Wrong:
+			result = evalErr
+			return l.writeState(txn, sl, s, l.failed(state))
+		default:
+			return evalErr
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return result
+}
+
 // Wait returns how long the next guess on (f, s) must wait, for the next-* endpoints.
 func (l *Limiter) Wait(f Factor, s Subject) (time.Duration, error) {
-	state, err := l.read(key(f, s))
+	var state State
+	err := l.store.View(func(txn store.Txn) error {
+		var err error
+		state, err = l.readState(txn, l.slotOf("limit", f, s))
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
 	return state.Wait(l.now()), nil
 }
 
-// Reset forgets the counter of (f, s) in txn (for example when an account is deleted).
-func (l *Limiter) Reset(txn store.Txn, f Factor, s Subject) error { return txn.Delete(key(f, s)) }
+// Reset forgets the counter of (f, s) in txn (for example when an account is deleted, or a
+// new code is mailed to its owner).
+func (l *Limiter) Reset(txn store.Txn, f Factor, s Subject) error {
+	return l.remove(txn, l.slotOf("limit", f, s))
+}
 
-func (l *Limiter) read(k []byte) (State, error) {
+func (l *Limiter) readState(txn store.Txn, sl slot) (State, error) {
 	var state State
-	err := l.store.View(func(txn store.Txn) error {
-		v, err := txn.Get(k)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(v, &state)
-	})
+	_, err := l.load(txn, sl, &state)
 	return state, err
 }
 
-func (l *Limiter) write(txn store.Txn, k []byte, s Subject, state State) error {
-	v, err := json.Marshal(state)
-	if err != nil {
-		return err
-	}
+func (l *Limiter) writeState(txn store.Txn, sl slot, s Subject, state State) error {
 	var ttl time.Duration
 	if !s.Known {
 		ttl = l.policy.ForgetUnknownAfter + state.Wait(l.now())
 	}
-	return txn.Set(k, v, ttl)
+	return l.save(txn, sl, state, ttl)
 }
 
 // keyedMutex serialises work per key; entries are dropped when no one holds or waits.

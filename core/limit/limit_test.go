@@ -1,6 +1,8 @@
 package limit
 
 import (
+	"encoding/json"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -149,19 +151,163 @@ func TestParallelGuessesAreBounded(t *testing.T) {
 
 func TestUnknownSubjectExpires(t *testing.T) {
 	st := storetest.Open(t)
-	clock := &fakeClock{now: time.Now()}
-	l := New(st, Policy{Free: 5, Max: time.Hour, ForgetUnknownAfter: time.Second}, clock.Now)
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := New(st, Policy{Free: 5, Max: time.Hour, ForgetUnknownAfter: time.Minute}, clock.Now)
 	unknown := Subject{Key: "n/nobody@example.com"}
-	l.Guess(Password, unknown, wrong)
-	time.Sleep(1500 * time.Millisecond)
+	for i := 0; i < 6; i++ {
+		l.Guess(Password, unknown, wrong)
+	}
+	if wait, _ := l.Wait(Password, unknown); wait != time.Second {
+		t.Fatalf("Wait = %v, want 1s: an unknown name is throttled like an account", wait)
+	}
+	clock.Advance(time.Minute + 2*time.Second)
 	var found bool
 	st.View(func(txn store.Txn) error {
-		_, err := txn.Get(key(Password, unknown))
-		found = err == nil
+		var s State
+		found, _ = l.load(txn, l.slotOf("limit", Password, unknown), &s)
 		return nil
 	})
 	if found {
 		t.Fatal("the state of an unknown subject should expire")
+	}
+}
+
+// TestUnknownSubjectsAreBounded sprays distinct unknown names: what they leave in the store is
+// bounded by the buckets, however many names there are.
+func TestUnknownSubjectsAreBounded(t *testing.T) {
+	st := storetest.Open(t)
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := New(st, DefaultPolicy, clock.Now)
+	l.SetUnknownKey([]byte("test key"))
+	l.buckets = bucketBounds{count: 16, entries: 4} // the same code as the real bounds, fewer commits
+	buckets, perBucket := l.buckets.count, l.buckets.entries
+	names := 3 * buckets * perBucket
+	for i := 0; i < names; i++ {
+		s := Subject{Key: "n/spray" + strconv.Itoa(i) + "@example.com"}
+		err := l.GuessInTxn(Password, s, func(store.Txn) (Outcome, error) { return Wrong, failure.Unauthorized("WRONG") })
+		if fe, _ := failure.As(err); fe == nil || fe.Code != "WRONG" {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	records, entries := 0, 0
+	st.View(func(txn store.Txn) error {
+		return txn.Scan(store.Key("limit-unknown"), func(_, v []byte) bool {
+			records++
+			var b map[string]json.RawMessage
+			json.Unmarshal(v, &b)
+			entries += len(b)
+			return true
+		})
+	})
+	if records > buckets || entries > buckets*perBucket {
+		t.Fatalf("%d names left %d records with %d entries, want at most %d and %d",
+			names, records, entries, buckets, buckets*perBucket)
+	}
+	if entries < buckets*perBucket/2 {
+		t.Fatalf("only %d entries kept: the buckets should hold the recent names", entries)
+	}
+}
+
+// TestParallelGuessesAcrossLimiters is two processes on one store: each limiter has its own
+// in-process lock, so only the reservation in the store bounds what is evaluated. After the
+// burst the right password is refused too.
+func TestParallelGuessesAcrossLimiters(t *testing.T) {
+	st := storetest.Open(t)
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	limiters := []*Limiter{New(st, DefaultPolicy, clock.Now), New(st, DefaultPolicy, clock.Now)}
+	var evaluated atomic.Int32
+	const P = 50
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < P; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			limiters[i%2].Guess(Password, subject, func() (Outcome, func(store.Txn) error, error) {
+				evaluated.Add(1)
+				return wrong()
+			})
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	if got := evaluated.Load(); got != 6 {
+		t.Fatalf("%d guesses evaluated over two limiters, want 6", got)
+	}
+	err := limiters[1].Guess(Password, subject, right)
+	if fe, _ := failure.As(err); fe == nil || fe.Status != 429 {
+		t.Fatalf("the right password past the allowance: %v, want 429", err)
+	}
+}
+
+func TestNotCountedGivesTheReservationBack(t *testing.T) {
+	st := storetest.Open(t)
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := New(st, DefaultPolicy, clock.Now)
+	for i := 0; i < 5; i++ {
+		l.Guess(Password, subject, wrong)
+	}
+	for i := 0; i < 3; i++ {
+		err := l.Guess(Password, subject, func() (Outcome, func(store.Txn) error, error) {
+			return NotCounted, nil, failure.Unavailable("BUSY")
+		})
+		if fe, _ := failure.As(err); fe == nil || fe.Code != "BUSY" {
+			t.Fatalf("not counted %d: %v", i, err)
+		}
+	}
+	if wait, _ := l.Wait(Password, subject); wait != 0 {
+		t.Fatalf("Wait = %v after 5 failures and 3 uncounted, want 0", wait)
+	}
+	l.Guess(Password, subject, wrong)
+	if wait, _ := l.Wait(Password, subject); wait != time.Second {
+		t.Fatalf("the 6th failure: Wait = %v, want 1s", wait)
+	}
+}
+
+func TestGuessInTxn(t *testing.T) {
+	st := storetest.Open(t)
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := New(st, DefaultPolicy, clock.Now)
+	mark := store.Key("test", "written")
+	tests := []struct {
+		name     string
+		outcome  Outcome
+		err      error
+		wantErr  string
+		wantWait time.Duration
+		written  bool
+	}{
+		{"wrong commits the write and the failure", Wrong, failure.Unauthorized("WRONG"), "WRONG", 0, true},
+		{"not counted with an error aborts", NotCounted, failure.Internal("BROKEN"), "BROKEN", 0, false},
+		{"right resets", Right, nil, "", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st.Update(func(txn store.Txn) error { return txn.Delete(mark) })
+			err := l.GuessInTxn(Password, subject, func(txn store.Txn) (Outcome, error) {
+				if err := txn.Set(mark, []byte("x"), 0); err != nil {
+					return NotCounted, err
+				}
+				return tt.outcome, tt.err
+			})
+			if fe, _ := failure.As(err); (fe == nil) != (tt.wantErr == "") || (fe != nil && fe.Code != tt.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+			var written bool
+			st.View(func(txn store.Txn) error { _, err := txn.Get(mark); written = err == nil; return nil })
+			if written != tt.written {
+				t.Fatalf("written = %v, want %v", written, tt.written)
+			}
+		})
+	}
+	for i := 0; i < 6; i++ {
+		l.GuessInTxn(Password, subject, func(store.Txn) (Outcome, error) { return Wrong, failure.Unauthorized("WRONG") })
+	}
+	evaluated := false
+	err := l.GuessInTxn(Password, subject, func(store.Txn) (Outcome, error) { evaluated = true; return Right, nil })
+	if fe, _ := failure.As(err); fe == nil || fe.Status != 429 || evaluated {
+		t.Fatalf("7th guess: %v (evaluated %v), want a 429 without evaluation", err, evaluated)
 	}
 }
 

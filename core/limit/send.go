@@ -1,8 +1,6 @@
 package limit
 
 import (
-	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/failure"
@@ -27,8 +25,6 @@ type sendState struct {
 	Count       int       `json:"count"`
 }
 
-func sendKey(f Factor, s Subject) []byte { return store.Key("send", f.Name, s.Key) }
-
 func (p SendPolicy) wait(st sendState, now time.Time) time.Duration {
 	var until time.Time
 	if !st.Last.IsZero() {
@@ -45,23 +41,17 @@ func (p SendPolicy) wait(st sendState, now time.Time) time.Duration {
 	return 0
 }
 
-func readSend(txn store.Txn, k []byte) (sendState, error) {
+func (l *Limiter) readSend(txn store.Txn, sl slot) (sendState, error) {
 	var st sendState
-	v, err := txn.Get(k)
-	if errors.Is(err, store.ErrNotFound) {
-		return st, nil
-	}
-	if err != nil {
-		return st, err
-	}
-	return st, json.Unmarshal(v, &st)
+	_, err := l.load(txn, sl, &st)
+	return st, err
 }
 
 // TakeSend records one send of (f, s) in txn, or returns a 429 with the wait when it is not
 // allowed yet. Two transactions taking the same slot conflict, so only one commits.
 func (l *Limiter) TakeSend(txn store.Txn, p SendPolicy, f Factor, s Subject) error {
-	k := sendKey(f, s)
-	st, err := readSend(txn, k)
+	sl := l.slotOf("send", f, s)
+	st, err := l.readSend(txn, sl)
 	if err != nil {
 		return err
 	}
@@ -75,18 +65,14 @@ func (l *Limiter) TakeSend(txn store.Txn, p SendPolicy, f Factor, s Subject) err
 	}
 	st.Last = now
 	st.Count++
-	v, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	return txn.Set(k, v, 25*time.Hour)
+	return l.save(txn, sl, st, 25*time.Hour)
 }
 
 // SendWait returns how long until (f, s) may send again, for the next-email endpoint.
 func (l *Limiter) SendWait(p SendPolicy, f Factor, s Subject) (time.Duration, error) {
 	var wait time.Duration
 	err := l.store.View(func(txn store.Txn) error {
-		st, err := readSend(txn, sendKey(f, s))
+		st, err := l.readSend(txn, l.slotOf("send", f, s))
 		wait = p.wait(st, l.now())
 		return err
 	})

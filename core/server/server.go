@@ -116,6 +116,7 @@ func (s *Server) assemble() error {
 	}
 	policy := s.passwordPolicies()
 	limiter := limit.New(s.store, limit.DefaultPolicy, now)
+	limiter.SetUnknownKey(sealer.Derive("limiter buckets of unknown subjects"))
 	templates, err := mail.NewTemplates(cfg.MailTemplates)
 	if err != nil {
 		return err
