@@ -7,7 +7,6 @@ import (
 	"errors"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/failure"
@@ -28,14 +27,31 @@ type Account struct {
 	PasswordChangedAt time.Time `json:"passwordChangedAt,omitempty"`
 }
 
-// emailFormat is the "email" format of the original service's validator (ajv-formats).
-var emailFormat = regexp.MustCompile(`(?i)^[a-z0-9!#$%&'*+/=?^_{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+// emailFormat is the "email" format of the original service's validator (ajv-formats), with
+// the letters spelled out: Go's (?i) folds Unicode, so it would let U+212A (Kelvin sign) pass
+// for k and U+017F (long s) for s, which the original's ASCII-only check refuses.
+var emailFormat = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+/=?^_{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
 
-// ValidEmail reports whether s has the shape of an email address.
+// ValidEmail reports whether s has the shape of an email address (ASCII only).
 func ValidEmail(s string) bool { return len(s) <= 256 && emailFormat.MatchString(s) }
 
-// NormalizeEmail is the form emails are compared and indexed in.
-func NormalizeEmail(email string) string { return strings.ToLower(email) }
+// NormalizeEmail is the form emails are compared and indexed in: ASCII letters lowered, every
+// other byte kept as it is (strings.ToLower would map U+212A to k, so "\u212Aate@" would
+// take the index entry of "kate@").
+func NormalizeEmail(email string) string {
+	for i := 0; i < len(email); i++ {
+		if c := email[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(email)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return email
+}
 
 // IDString is the id as the `sub` claim carries it.
 func (a Account) IDString() string { return strconv.FormatUint(a.ID, 10) }

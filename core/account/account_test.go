@@ -20,10 +20,29 @@ func TestValidEmail(t *testing.T) {
 		{"ada example@x.com", false},
 		{"", false},
 		{"a@" + string(make([]byte, 300)), false},
+		{"\u212Aate@example.com", false}, // Kelvin sign, folds to k under Unicode rules
+		{"ro\u017Fe@example.com", false}, // long s, folds to s
+		{"kate@exa\u212Ample.com", false},
+		{"KATE@EXAMPLE.COM", true},
 	}
 	for _, tt := range tests {
 		if got := ValidEmail(tt.email); got != tt.want {
 			t.Errorf("ValidEmail(%q) = %v, want %v", tt.email, got, tt.want)
+		}
+	}
+}
+
+func TestNormalizeEmail(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Ada@Example.COM", "ada@example.com"},
+		{"ada@example.com", "ada@example.com"},
+		{"\u212Aate@example.com", "\u212Aate@example.com"}, // never the index entry of kate@
+		{"ro\u017Fe@example.com", "ro\u017Fe@example.com"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := NormalizeEmail(tt.in); got != tt.want {
+			t.Errorf("NormalizeEmail(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
