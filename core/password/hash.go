@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -42,6 +43,9 @@ type Hasher struct {
 	slots     chan struct{}
 	waitLimit time.Duration
 	dummy     string
+	// currentCost is a moving average of how long a verification at the configured parameters
+	// takes (nanoseconds), what a hash of weaker, older parameters is padded to.
+	currentCost atomic.Int64
 }
 
 // NewHasher returns a Hasher running at most concurrency hashes at once; a caller waits at most
@@ -106,10 +110,49 @@ func (h *Hasher) Verify(ctx context.Context, password, stored string) (match, re
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
+	start := time.Now()
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
 	h.release()
+	elapsed := time.Since(start)
+	if p == h.params {
+		h.recordCost(elapsed)
+	} else if err := h.padToCurrentCost(ctx, elapsed); err != nil {
+		return false, false, err
+	}
 	match = subtle.ConstantTimeCompare(got, want) == 1 && known
 	return match, match && p != h.params, nil
+}
+
+// recordCost folds one verification at the configured parameters into the moving average.
+func (h *Hasher) recordCost(d time.Duration) {
+	old := h.currentCost.Load()
+	if old == 0 {
+		h.currentCost.Store(int64(d))
+		return
+	}
+	h.currentCost.Store(old + (int64(d)-old)/8)
+}
+
+// padToCurrentCost makes a verification at other (older) parameters last as long as one at the
+// configured parameters, so an account not yet rehashed after the cost was raised answers no
+// faster than an unknown name (which is verified against the dummy hash at the current cost).
+// Before any verification at the current cost was measured, it runs one.
+func (h *Hasher) padToCurrentCost(ctx context.Context, elapsed time.Duration) error {
+	cost := time.Duration(h.currentCost.Load())
+	if cost == 0 {
+		_, _, err := h.Verify(ctx, "", h.dummy)
+		return err
+	}
+	if wait := cost - elapsed; wait > 0 {
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 var b64 = base64.RawStdEncoding

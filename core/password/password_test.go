@@ -81,3 +81,36 @@ func TestChainStopsAtFirstRefusal(t *testing.T) {
 		t.Fatal("an empty chain must fail closed")
 	}
 }
+
+// TestOlderHashIsPaddedToCurrentCost: after the cost is raised, an account whose hash has the
+// older, cheaper parameters must not answer faster than an unknown name, which is verified
+// against the dummy hash at the current cost. (A lower bound only: a busy machine makes every
+// verification slower, never this one faster than the padding.)
+func TestOlderHashIsPaddedToCurrentCost(t *testing.T) {
+	ctx := context.Background()
+	stored, err := NewHasher(fast, 2, time.Second).Hash(ctx, "Correct1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raised := NewHasher(Params{Memory: 128, Time: 2, Threads: 1}, 2, time.Second)
+	const cost = 150 * time.Millisecond
+	raised.currentCost.Store(int64(cost))
+	for _, pw := range []string{"Correct1", "wrong"} {
+		start := time.Now()
+		if _, _, err := raised.Verify(ctx, pw, stored); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took < cost {
+			t.Fatalf("verifying an older hash took %v, less than the current cost %v", took, cost)
+		}
+	}
+	// Before any measurement, the padding is a real verification at the current cost, which
+	// records the cost.
+	fresh := NewHasher(Params{Memory: 128, Time: 2, Threads: 1}, 2, time.Second)
+	if _, _, err := fresh.Verify(ctx, "Correct1", stored); err != nil {
+		t.Fatal(err)
+	}
+	if fresh.currentCost.Load() == 0 {
+		t.Fatal("the current cost was not measured")
+	}
+}
