@@ -272,16 +272,24 @@ func (s *Service) Login(ctx context.Context, username, pw string) (string, token
 			}
 		}
 		return limit.Right, func(txn store.Txn) error {
+			// The password verified must still be the one in force at commit: a change or a
+			// reset that committed since the read makes this login a wrong one. Reading the
+			// account here also makes a change that commits meanwhile conflict with this
+			// transaction, so it runs again and sees the change.
+			fresh, err := account.Get(txn, acct.ID)
+			if errors.Is(err, account.ErrNotFound) {
+				return failure.Unauthorized(failure.CodePasswordIncorrect)
+			}
+			if err != nil {
+				return err
+			}
+			if fresh.PasswordHash != acct.PasswordHash {
+				return failure.Unauthorized(failure.CodePasswordIncorrect)
+			}
 			if newHash != "" {
-				fresh, err := account.Get(txn, acct.ID)
-				if err != nil {
+				fresh.PasswordHash = newHash
+				if err := account.Put(txn, fresh); err != nil {
 					return err
-				}
-				if fresh.PasswordHash == acct.PasswordHash { // not changed meanwhile
-					fresh.PasswordHash = newHash
-					if err := account.Put(txn, fresh); err != nil {
-						return err
-					}
 				}
 			}
 			active, err := s.SecondFactors.HasActiveMethod(txn, acct.ID)
@@ -393,12 +401,31 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, oldPw, newPw 
 			return limit.NotCounted, nil, hashError(err)
 		}
 		return limit.Right, func(txn store.Txn) error {
+			// Checked against the hash in force at commit, not the one read before: of two
+			// changes made with the same old password, only the first commits.
+			fresh, err := account.Get(txn, acct.ID)
+			if errors.Is(err, account.ErrNotFound) {
+				return failure.Unauthorized(failure.CodeTokenRevoked)
+			}
+			if err != nil {
+				return err
+			}
+			if fresh.PasswordHash != acct.PasswordHash {
+				return failure.Unauthorized(failure.CodePasswordIncorrect)
+			}
+			if _, err := session.Get(txn, p.Claims.SessionID); errors.Is(err, session.ErrNotFound) {
+				return failure.Unauthorized(failure.CodeTokenRevoked)
+			} else if err != nil {
+				return err
+			}
 			return s.SetPassword(txn, acct.ID, newHash, p.Claims.SessionID)
 		}, nil
 	})
 }
 
-// SetPassword stores a new password hash for userID and revokes every session but keep.
+// SetPassword stores a new password hash for userID, revokes every session but keep, and
+// ends the pending mailed codes (a reset code or an address transfer asked for before the
+// change must not outlive it).
 func (s *Service) SetPassword(txn store.Txn, userID uint64, hash, keep string) error {
 	acct, err := account.Get(txn, userID)
 	if err != nil {
@@ -407,6 +434,9 @@ func (s *Service) SetPassword(txn store.Txn, userID uint64, hash, keep string) e
 	acct.PasswordHash = hash
 	acct.PasswordChangedAt = s.Now().UTC()
 	if err := account.Put(txn, acct); err != nil {
+		return err
+	}
+	if err := endPendingCodes(txn, userID); err != nil {
 		return err
 	}
 	return session.RevokeAll(txn, userID, keep)

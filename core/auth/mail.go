@@ -83,27 +83,38 @@ func (s *Service) MailVars(extra map[string]string) map[string]string {
 
 // SendReset mails a password-reset code (purpose mail.PurposePasswordReset) or a link carrying
 // it (mail.PurposeForgotPassword). An unknown address gets the same answer, the same limiter
-// and the same store write, and no mail.
+// and one synced write of one limiter record, and no mail. The send limiter comes first: a
+// refused request touches neither the templates nor the account.
 func (s *Service) SendReset(email, purpose string, mc MailContext) error {
 	if s.DenyList != nil && s.DenyList.Denied(email) {
 		return failure.Forbidden(failure.CodeForbiddenMailDomain)
 	}
-	if err := s.Mail.Check(purpose, mc.Origin, mc.Language); err != nil {
-		return err
-	}
 	return s.Store.Update(func(txn store.Txn) error {
-		if err := s.Limiter.TakeSend(txn, limit.DefaultSendPolicy, ResetMailFactor, addressSubject(email)); err != nil {
-			return err
-		}
 		acct, err := account.ByEmail(txn, email)
-		if errors.Is(err, account.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+		known := err == nil
+		if err != nil && !errors.Is(err, account.ErrNotFound) {
 			return err
+		}
+		subject := addressSubject(email)
+		if known {
+			subject = userSubject(acct.ID)
+		}
+		if err := s.Limiter.TakeSend(txn, limit.DefaultSendPolicy, ResetMailFactor, subject); err != nil {
+			return err
+		}
+		if err := s.Mail.Check(purpose, mc.Origin, mc.Language); err != nil {
+			return err
+		}
+		if !known {
+			return nil
 		}
 		code, err := s.Codes.Issue(txn, resetKey(acct.ID), s.Now(), nil)
 		if err != nil {
+			return err
+		}
+		// The new code starts with a clean counter: failures that others made against the
+		// address before it was delivered do not keep its owner out.
+		if err := s.Limiter.Reset(txn, ResetOTPFactor, userSubject(acct.ID)); err != nil {
 			return err
 		}
 		vars := map[string]string{"Code": code, "Email": acct.Email}
@@ -114,46 +125,62 @@ func (s *Service) SendReset(email, purpose string, mc MailContext) error {
 	})
 }
 
-// checkResetCode runs one reset-code guess for email under its limiter; on a right code it
-// calls onRight to do the action in the same transaction.
-func (s *Service) checkResetCode(email, code string, prepare func(acct account.Account) error, onRight func(txn store.Txn, acct account.Account) error) error {
-	return s.Limiter.Guess(ResetOTPFactor, addressSubject(email), func() (limit.Outcome, func(store.Txn) error, error) {
-		var acct account.Account
-		right := false
-		err := s.Store.Update(func(txn store.Txn) error {
-			var err error
-			acct, err = account.ByEmail(txn, email)
-			if errors.Is(err, account.ErrNotFound) {
-				right = false
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			right, _, err = s.Codes.Check(txn, resetKey(acct.ID), code, s.Now())
+// endPendingCodes ends the mailed codes pending for userID (a reset, an address transfer):
+// called in the transaction of a password or address change, so a code mailed before the
+// change cannot be used after it.
+func endPendingCodes(txn store.Txn, userID uint64) error {
+	if err := txn.Delete(resetKey(userID)); err != nil {
+		return err
+	}
+	return txn.Delete(transferKey(userID))
+}
+
+// checkResetCode runs one reset-code guess for email under its limiter, in one transaction
+// with the code's own count of tries; on a right code it calls onRight to do the action in the
+// same transaction. A known and an unknown address cost the same: one synced commit.
+func (s *Service) checkResetCode(email, code string, onRight func(txn store.Txn, acct account.Account) error) error {
+	var subject limit.Subject
+	if err := s.Store.View(func(txn store.Txn) error {
+		acct, err := account.ByEmail(txn, email)
+		switch {
+		case err == nil:
+			subject = userSubject(acct.ID)
+		case errors.Is(err, account.ErrNotFound):
+			subject = addressSubject(email)
+		default:
 			return err
-		})
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return s.Limiter.GuessInTxn(ResetOTPFactor, subject, func(txn store.Txn) (limit.Outcome, error) {
+		acct, err := account.ByEmail(txn, email)
+		if errors.Is(err, account.ErrNotFound) || (err == nil && userSubject(acct.ID) != subject) {
+			return limit.Wrong, failure.Unauthorized(CodeOTPInvalid)
+		}
 		if err != nil {
-			return limit.NotCounted, nil, err
+			return limit.NotCounted, err
+		}
+		right, _, err := s.Codes.Check(txn, resetKey(acct.ID), code, s.Now())
+		if err != nil {
+			return limit.NotCounted, err
 		}
 		if !right {
-			return limit.Wrong, nil, failure.Unauthorized(CodeOTPInvalid)
+			return limit.Wrong, failure.Unauthorized(CodeOTPInvalid)
 		}
-		if prepare != nil {
-			if err := prepare(acct); err != nil {
-				return limit.NotCounted, nil, err
+		if onRight != nil {
+			if err := onRight(txn, acct); err != nil {
+				return limit.NotCounted, err
 			}
 		}
-		if onRight == nil {
-			return limit.Right, nil, nil
-		}
-		return limit.Right, func(txn store.Txn) error { return onRight(txn, acct) }, nil
+		return limit.Right, nil
 	})
 }
 
 // ValidateReset checks a reset code without using it up.
 func (s *Service) ValidateReset(email, code string) error {
-	return s.checkResetCode(email, code, nil, nil)
+	return s.checkResetCode(email, code, nil)
 }
 
 // ResetPassword sets a new password with a reset code, uses the code up and revokes every
@@ -162,16 +189,14 @@ func (s *Service) ResetPassword(ctx context.Context, email, code, newPw string) 
 	if err := s.checkPolicy(ctx, email, newPw, "newPassword"); err != nil {
 		return err
 	}
-	var hash string
-	defer s.sessionsRevoked()
-	return s.checkResetCode(email, code, func(account.Account) error {
-		var err error
-		hash, err = s.Hasher.Hash(ctx, newPw)
+	// The new hash is made before the guess (a slow hash must not run inside the
+	// transaction); a wrong code wastes it, which costs the guesser and not the store.
+	hash, err := s.Hasher.Hash(ctx, newPw)
+	if err != nil {
 		return hashError(err)
-	}, func(txn store.Txn, acct account.Account) error {
-		if err := txn.Delete(resetKey(acct.ID)); err != nil {
-			return err
-		}
+	}
+	defer s.sessionsRevoked()
+	return s.checkResetCode(email, code, func(txn store.Txn, acct account.Account) error {
 		if err := s.Limiter.Reset(txn, limit.Password, userSubject(acct.ID)); err != nil {
 			return err
 		}
@@ -187,20 +212,29 @@ func (s *Service) InitiateTransfer(p Principal, newEmail string, mc MailContext)
 	if s.DenyList != nil && s.DenyList.Denied(newEmail) {
 		return failure.Forbidden(failure.CodeForbiddenMailDomain)
 	}
-	if err := s.Mail.Check(mail.PurposeTransferCode, mc.Origin, mc.Language); err != nil {
-		return err
-	}
-	return s.Store.Update(func(txn store.Txn) error {
+	var result error
+	err := s.Store.Update(func(txn store.Txn) error {
+		result = nil
+		// The limiters first, and committed whatever the answer: probing which addresses are
+		// taken costs sends like asking for a code does. One limit per account and one per
+		// recipient, so many throwaway accounts cannot flood one mailbox either.
+		if err := s.Limiter.TakeSend(txn, limit.DefaultSendPolicy, TransferFactor, userSubject(p.UserID)); err != nil {
+			return err
+		}
+		if err := s.Limiter.TakeSend(txn, limit.DefaultSendPolicy, RecipientFactor(TransferFactor), addressSubject(newEmail)); err != nil {
+			return err
+		}
 		if other, err := account.ByEmail(txn, newEmail); err == nil && other.ID != p.UserID {
-			return failure.Conflict(CodeNewEmailInUse)
+			result = failure.Conflict(CodeNewEmailInUse) // the contract's answer; the sends are taken
+			return nil
 		} else if err != nil && !errors.Is(err, account.ErrNotFound) {
+			return err
+		}
+		if err := s.Mail.Check(mail.PurposeTransferCode, mc.Origin, mc.Language); err != nil {
 			return err
 		}
 		acct, err := account.Get(txn, p.UserID)
 		if err != nil {
-			return err
-		}
-		if err := s.Limiter.TakeSend(txn, limit.DefaultSendPolicy, TransferFactor, userSubject(p.UserID)); err != nil {
 			return err
 		}
 		code, err := s.Codes.Issue(txn, transferKey(p.UserID), s.Now(), map[string]string{
@@ -211,6 +245,17 @@ func (s *Service) InitiateTransfer(p Principal, newEmail string, mc MailContext)
 		return s.Mail.Enqueue(txn, mail.Outgoing{To: newEmail, Purpose: mail.PurposeTransferCode,
 			Vars: s.MailVars(map[string]string{"Code": code, "Email": acct.Email, "NewEmail": newEmail}), Origin: mc.Origin, Language: mc.Language})
 	})
+	if err != nil {
+		return err
+	}
+	return result
+}
+
+// RecipientFactor is the per-recipient send limit that goes with a send factor whose subject
+// is the sender (an account): the recipient's address gets at most the send policy's mails a
+// day of that purpose, whoever asks. It answers with f's 429 code.
+func RecipientFactor(f limit.Factor) limit.Factor {
+	return limit.Factor{Name: f.Name + "-to", Code: f.Code}
 }
 
 // CompleteTransfer moves p's account to the pending new address with its code and tells the
@@ -240,7 +285,7 @@ func (s *Service) CompleteTransfer(p Principal, code string) error {
 		if _, err := account.ChangeEmail(txn, acct, data["newEmail"], CodeNewEmailInUse); err != nil {
 			return err
 		}
-		if err := txn.Delete(transferKey(p.UserID)); err != nil {
+		if err := endPendingCodes(txn, p.UserID); err != nil {
 			return err
 		}
 		return s.Mail.Enqueue(txn, mail.Outgoing{To: oldEmail, Purpose: mail.PurposeTransferNotice,

@@ -30,6 +30,14 @@ func userPrefix(userID uint64) []byte {
 
 func userIndexKey(userID uint64, id string) []byte { return append(userPrefix(userID), id...) }
 
+// stampKey is written by every Put and read by RevokeAll. A revocation scans the user's
+// sessions, and a scan does not make a transaction conflict with one that adds a key to the
+// range meanwhile; the stamp does: a session opened by a transaction that commits while a
+// RevokeAll is running makes the RevokeAll run again and revoke it too.
+func stampKey(userID uint64) []byte {
+	return store.Key("usersession-stamp", strconv.FormatUint(userID, 10))
+}
+
 // Put writes s, expiring at s.ExpiresAt (also used to extend a session on refresh).
 func Put(txn store.Txn, s Session, now time.Time) error {
 	ttl := s.ExpiresAt.Sub(now)
@@ -41,6 +49,9 @@ func Put(txn store.Txn, s Session, now time.Time) error {
 		return err
 	}
 	if err := txn.Set(sessionKey(s.ID), v, ttl); err != nil {
+		return err
+	}
+	if err := txn.Set(stampKey(s.UserID), []byte(s.ID), 0); err != nil {
 		return err
 	}
 	return txn.Set(userIndexKey(s.UserID, s.ID), nil, ttl)
@@ -70,6 +81,9 @@ func Revoke(txn store.Txn, userID uint64, id string) error {
 
 // RevokeAll deletes every session of userID except keep (pass "" to keep none).
 func RevokeAll(txn store.Txn, userID uint64, keep string) error {
+	if _, err := txn.Get(stampKey(userID)); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	prefix := userPrefix(userID)
 	var ids []string
 	if err := txn.Scan(prefix, func(k, _ []byte) bool {

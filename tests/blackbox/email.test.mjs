@@ -705,28 +705,36 @@ describe('gatehouse email', { concurrency: true }, () => {
       codeOf(await nextMail(newEmail, mark), 'reset mail to the new address');
     });
 
-    test('initiate: address in use → 409 NEW_EMAIL_ALREADY_IN_USE; malformed → 400 Invalid email address; disposable → 403; PUT without a pending transfer → 409 NO_PENDING_EMAIL_TRANSFER; none mails', async () => {
+    test('initiate: address in use → 409 NEW_EMAIL_ALREADY_IN_USE, and the probe counts like a send (per account and per recipient); malformed → 400; disposable → 403; PUT without a pending transfer → 409 NO_PENDING_EMAIL_TRANSFER; none mails', async () => {
       const u = await srv.newSession();
       const other = await srv.register(uniqueEmail('transfer-taken'));
       assertError(await completeTransfer(srv, u.access, '123456'), 409, 'NO_PENDING_EMAIL_TRANSFER', 'PUT without initiate');
       assertError(await initiate(srv, u.access, other.email), 409, 'NEW_EMAIL_ALREADY_IN_USE', 'address in use');
-      assertError(await initiate(srv, u.access, other.email.toUpperCase()), 409, 'NEW_EMAIL_ALREADY_IN_USE', 'address in use, other case');
-      for (const bad of ['not-an-address', 'a@', '@example.com', 'a b@example.com']) {
-        assertError(await initiate(srv, u.access, bad), 400, 'Invalid email address', `initiate ${JSON.stringify(bad)}`);
-      }
-      assertError(await initiate(srv, u.access, `z-${Date.now()}@mailinator.com`), 403, 'FORBIDDEN_MAIL_PROVIDER', 'mailinator.com');
-      assertError(await completeTransfer(srv, u.access, '123456'), 409, 'NO_PENDING_EMAIL_TRANSFER', 'PUT after refused initiates');
+      // The send limiter comes before the answer: probing which addresses are taken is
+      // throttled like asking for codes, per account and per recipient.
+      const again = await initiate(srv, u.access, other.email.toUpperCase());
+      assertError(again, 429, 'TOO_MANY_TRANSFER_ATTEMPTS', 'a second probe from the same account');
+      const u2 = await srv.newSession();
+      assertError(await initiate(srv, u2.access, other.email.toUpperCase()), 429, 'TOO_MANY_TRANSFER_ATTEMPTS', 'the same recipient from another account');
 
-      // None of those counted: an initiate now mails; the address taken meanwhile → 409 at PUT.
+      const u3 = await srv.newSession();
+      for (const bad of ['not-an-address', 'a@', '@example.com', 'a b@example.com', '\u212Aate@example.com']) {
+        assertError(await initiate(srv, u3.access, bad), 400, 'Invalid email address', `initiate ${JSON.stringify(bad)}`);
+      }
+      assertError(await initiate(srv, u3.access, `z-${Date.now()}@mailinator.com`), 403, 'FORBIDDEN_MAIL_PROVIDER', 'mailinator.com');
+      assertError(await completeTransfer(srv, u3.access, '123456'), 409, 'NO_PENDING_EMAIL_TRANSFER', 'PUT after refused initiates');
+
+      // Refusals before the limiter did not count: an initiate now mails; the address taken
+      // meanwhile → 409 at PUT.
       const newEmail = uniqueEmail('transfer-race');
       const mark = smtp.lastId;
-      assertNullBody(await initiate(srv, u.access, newEmail), 'initiate after refused ones');
+      assertNullBody(await initiate(srv, u3.access, newEmail), 'initiate after refused ones');
       const code = codeOf(await nextMail(newEmail, mark), 'transfer code mail');
       await srv.register(newEmail);
-      assertError(await completeTransfer(srv, u.access, code), 409, 'NEW_EMAIL_ALREADY_IN_USE', 'the new address was taken meanwhile');
-      assertTokenText(await srv.login(u.email, u.password), 'the account keeps its address');
+      assertError(await completeTransfer(srv, u3.access, code), 409, 'NEW_EMAIL_ALREADY_IN_USE', 'the new address was taken meanwhile');
+      assertTokenText(await srv.login(u3.email, u3.password), 'the account keeps its address');
       assert.equal(smtp.count(isTo(other.email)), 0, 'no mail to the address in use');
-      assert.equal(smtp.count(isTo(u.email)), 0, 'no notice without a transfer');
+      assert.equal(smtp.count(isTo(u3.email)), 0, 'no notice without a transfer');
     });
 
     test('a transfer code dies after 5 wrong tries (then the right one → 401 OTP_INVALID_EXPIRED)', async () => {
