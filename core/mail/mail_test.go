@@ -398,3 +398,49 @@ func TestOutboxReadsClearAndUnopenableRecords(t *testing.T) {
 		t.Fatalf("%d records left, want the unopenable one kept", len(raw))
 	}
 }
+
+// A 2FA method's template name resolves only inside its route's namespace, never to a core
+// purpose or a path; the override folder refuses method templates left where core ones live.
+func TestMethodTemplatesHaveTheirOwnNamespace(t *testing.T) {
+	tests := []struct {
+		route, name, want string
+	}{
+		{"email-otp", "email-otp-setup", PurposeEmailOTPSetup},
+		{"password", "password-reset", "2fa/password/password-reset"},
+		{"forgot", "forgot-password", "2fa/forgot/forgot-password"},
+		{"evil", "password-reset", ""},
+		{"evil", "evil-../../password-reset", ""},
+		{"evil", "evil-a/b", ""},
+		{"Evil", "Evil-x", ""},
+		{"../x", "../x-y", ""},
+	}
+	for _, tt := range tests {
+		got, err := MethodPurpose(tt.route, tt.name)
+		if got != tt.want || (err != nil) != (tt.want == "") {
+			t.Errorf("MethodPurpose(%q, %q) = %q, %v; want %q", tt.route, tt.name, got, err, tt.want)
+		}
+	}
+	tpl, _ := NewTemplates("")
+	for _, purpose := range []string{"2fa/password/password-reset", "2fa/forgot/forgot-password", "2fa/email-otp/../password-reset", "../en/password-reset", "email-otp-setup"} {
+		if _, err := tpl.Render(purpose, "", "en", nil); err == nil {
+			t.Errorf("%s rendered", purpose)
+		}
+	}
+	for _, lang := range []string{"..", "e/", "EN"} {
+		_, err := tpl.Render(PurposePasswordReset, "", lang, nil)
+		if (err == nil) != (lang == "EN") {
+			t.Errorf("language %q: %v", lang, err)
+		}
+	}
+
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "default", "en"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "default", "en", "email-otp-setup.txt"), []byte("Subject: x\n\ny\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewTemplates(dir); err == nil || !strings.Contains(err.Error(), filepath.Join("default", "en", "2fa", "<route>", "email-otp-setup.txt")) {
+		t.Fatalf("a method template among the core's: %v", err)
+	}
+}
