@@ -43,11 +43,18 @@ type Request struct {
 	Params map[string]string
 }
 
-// Message is an email a method asks the core to send.
+// Message is an email a method asks the core to send. The core sends it only as the method's
+// own mail: Template is looked up in the method's namespace (mail.MethodPurpose: never a core
+// purpose), To must be one of the user's addresses (the account's, or the one given in the setup
+// body) and Vars never override the core's variables (Service, Email, NewEmail, Link,
+// ExpiresMinutes). Anything else fails the call closed (500 PLUGIN_BAD_OUTPUT).
 type Message struct {
+	// Template is the template's name, "<route>-<name>" such as "email-otp-challenge".
 	Template string
-	To       string
-	Vars     map[string]string
+	// To is the recipient; the core mails its own copy of the matching user address.
+	To string
+	// Vars are the method's template variables, such as its Code.
+	Vars map[string]string
 }
 
 // Result is the output of every hook.
