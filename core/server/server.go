@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -117,7 +118,9 @@ func (s *Server) assemble() error {
 	policy := s.passwordPolicies()
 	limiter := limit.New(s.store, limit.DefaultPolicy, now)
 	limiter.SetUnknownKey(sealer.Derive("limiter buckets of unknown subjects"))
-	templates, err := mail.NewTemplates(cfg.MailTemplates)
+	// Only the configured origins get templates of their own (an origin named in a request
+	// never grows the template cache).
+	templates, err := mail.NewTemplates(cfg.MailTemplates, append([]string{cfg.PublicURL}, cfg.Origins...)...)
 	if err != nil {
 		return err
 	}
@@ -125,7 +128,7 @@ func (s *Server) assemble() error {
 	if err != nil {
 		return err
 	}
-	s.outbox = &mail.Outbox{Store: s.store, Templates: templates, Mailer: transport, From: cfg.SMTPFrom, Now: now, Log: s.log.Named("mail")}
+	s.outbox = &mail.Outbox{Store: s.store, Templates: templates, Mailer: transport, Sealer: sealer, From: cfg.SMTPFrom, Now: now, Log: s.log.Named("mail")}
 	s.auth = &auth.Service{
 		Store:            s.store,
 		Hasher:           password.NewHasher(password.Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads}, cfg.HashConcurrency, cfg.HashQueueTimeout),
@@ -290,7 +293,10 @@ func parseErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 // connLimits are the caps of the public listener: the configured ones, the total kept below the
 // open-file limit with room for the store, the plugins and the refusals.
 func (s *Server) connLimits() connLimits {
-	limits := connLimits{total: s.cfg.MaxConns, perIP: s.cfg.MaxConnsPerIP, exempt: s.proxies.Contains, refusing: 32}
+	// Loopback peers and trusted proxies are exempt from the per-IP cap: behind a reverse proxy
+	// on the same machine every connection comes from 127.0.0.1 or ::1.
+	exempt := func(a netip.Addr) bool { return a.IsLoopback() || s.proxies.Contains(a) }
+	limits := connLimits{total: s.cfg.MaxConns, perIP: s.cfg.MaxConnsPerIP, exempt: exempt, refusing: 32}
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur < 1<<30 {
 		files := int(rl.Cur)
