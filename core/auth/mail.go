@@ -252,10 +252,11 @@ func (s *Service) InitiateTransfer(p Principal, newEmail string, mc MailContext)
 }
 
 // RecipientFactor is the per-recipient send limit that goes with a send factor whose subject
-// is the sender (an account): the recipient's address gets at most the send policy's mails a
-// day of that purpose, whoever asks. It answers with f's 429 code.
+// is the sender (an account), for mail to an address that is not the account's own (a transfer
+// code, an email-otp setup): one counter per address for all such purposes, so the address
+// gets at most the send policy's mails a day, whoever asks. It answers with f's 429 code.
 func RecipientFactor(f limit.Factor) limit.Factor {
-	return limit.Factor{Name: f.Name + "-to", Code: f.Code}
+	return limit.Factor{Name: "mail-to-address", Code: f.Code}
 }
 
 // CompleteTransfer moves p's account to the pending new address with its code and tells the

@@ -397,6 +397,14 @@ func (s *Service) enqueue(txn store.Txn, userID uint64, info Info, msgs []Messag
 			s.Log.Error("2FA method asked to mail an address that is not the user's; nothing sent", "user", userID, "method", info.ID)
 			return failure.Internal(CodeMethodMailRefused)
 		}
+		if account.NormalizeEmail(addr) != account.NormalizeEmail(to.account) {
+			// An address the user typed (an email-otp setup) has a limit of its own too, so
+			// throwaway accounts cannot flood one mailbox with codes.
+			recipient := limit.Subject{Key: "n/" + account.NormalizeEmail(addr)}
+			if err := s.Limiter.TakeSend(txn, limit.DefaultSendPolicy, auth.RecipientFactor(sendFactor(info)), recipient); err != nil {
+				return err
+			}
+		}
 		out := mail.Outgoing{To: addr, Purpose: purpose, Vars: s.methodMailVars(to.account, msg.Vars), Origin: mc.Origin, Language: mc.Language}
 		if err := s.Auth.Mail.Enqueue(txn, out); err != nil {
 			return err

@@ -167,6 +167,18 @@ describe('pending codes and addresses', { concurrency: true }, () => {
     assert.equal((await srv.login(newEmail, u.password)).status, 200, 'the password is unchanged');
   });
 
+  test('a mailbox gets codes from many accounts at most as often as from one (per-recipient send limit)', async () => {
+    const target = uniqueEmail('flooded');
+    const a = await srv.newSession();
+    const b = await srv.newSession();
+    const setup = (u) => srv.request('POST', '/user/2fa/email-otp/setup', { token: u.access, json: { email: target } });
+    assertNullBody(await setup(a), 'the first account mails the address');
+    assertError(await setup(b), 429, 'TOO_MANY_OTP_EMAILS', 'a second account, the same address');
+    const c = await srv.newSession();
+    assertError(await srv.request('POST', '/user/email/initiate', { token: c.access, json: { email: target } }), 429,
+      'TOO_MANY_TRANSFER_ATTEMPTS', 'a transfer code to it from a third account, after a 2FA code');
+  });
+
   test('an address with U+212A (Kelvin) or U+017F (long s) is refused, so it cannot squat the ASCII one', async () => {
     const ascii = uniqueEmail('kate');
     for (const [from, to] of [['k', '\u212A'], ['e', '\u017F']]) {
