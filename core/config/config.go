@@ -67,8 +67,9 @@ type Config struct {
 	// server also keeps it below the process's open-file limit (RLIMIT_NOFILE) so the store
 	// and plugins keep file descriptors. Default 4096.
 	MaxConns int
-	// MaxConnsPerIP caps the open connections of one TCP peer address (trusted proxies are
-	// exempt: they carry many clients); one more is answered 429 and closed. Default 128.
+	// MaxConnsPerIP caps the open connections of one TCP peer address (trusted proxies and
+	// loopback peers are exempt: they carry many clients); one more is answered 429 and closed.
+	// Default 128.
 	MaxConnsPerIP int
 	// TrustedProxies are the CIDRs (or single addresses) of the reverse proxies whose
 	// X-Forwarded-For header is believed. Default none: the client is the TCP peer.
@@ -186,7 +187,7 @@ var settings = []setting{
 	num("body-limit", "GATEHOUSE_BODY_LIMIT", "largest request body in bytes (413 above)", func(c *Config) *int { return &c.BodyLimit }),
 	dur("shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", "drain time for in-flight requests on SIGTERM/SIGINT", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	num("max-conns", "GATEHOUSE_MAX_CONNS", "open client connections at most (503 above; also kept below the open-file limit)", func(c *Config) *int { return &c.MaxConns }),
-	num("max-conns-per-ip", "GATEHOUSE_MAX_CONNS_PER_IP", "open connections of one TCP peer address at most (429 above; trusted proxies exempt)", func(c *Config) *int { return &c.MaxConnsPerIP }),
+	num("max-conns-per-ip", "GATEHOUSE_MAX_CONNS_PER_IP", "open connections of one TCP peer address at most (429 above; trusted proxies and loopback exempt)", func(c *Config) *int { return &c.MaxConnsPerIP }),
 	list("trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (empty: the client is the TCP peer)", func(c *Config) *[]string { return &c.TrustedProxies }),
 	num("plugin-max-size", "GATEHOUSE_PLUGIN_MAX_SIZE", "largest .wasm file loaded from the plugins folder, in bytes", func(c *Config) *int { return &c.PluginMaxSize }),
 	str("plugins-dir", "GATEHOUSE_PLUGINS_DIR", "folder of extra .wasm plugins to load (empty: none)", func(c *Config) *string { return &c.PluginsDir }),
