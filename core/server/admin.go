@@ -54,8 +54,13 @@ func (s *Server) serveAdmin(ctx context.Context) (stop func(), err error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/backup", func(w http.ResponseWriter, r *http.Request) {
+		b, ok := s.store.(store.Backupper)
+		if !ok {
+			http.Error(w, "this store has no online backup", http.StatusNotImplemented)
+			return
+		}
 		w.Header().Set("Content-Type", "application/octet-stream")
-		if err := s.store.Backup(w); err != nil {
+		if err := b.Backup(w); err != nil {
 			s.log.Error("backup failed", "error", err)
 			return
 		}

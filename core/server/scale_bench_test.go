@@ -76,7 +76,7 @@ func BenchmarkStoreScale(b *testing.B) {
 			lat = append(lat, time.Since(t0))
 		}
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		if err := srv.store.DB().Flatten(2); err != nil {
+		if err := srv.store.(*store.Badger).DB().Flatten(2); err != nil {
 			b.Fatal(err)
 		}
 		return result{p50: lat[len(lat)/2], p99: lat[len(lat)*99/100], bytesPerUser: float64(srv.store.Size()) / float64(users)}

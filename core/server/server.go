@@ -54,7 +54,7 @@ func newLoggerTo(format, level string, w io.Writer) hclog.Logger {
 type Server struct {
 	cfg   config.Config
 	log   hclog.Logger
-	store *store.Badger
+	store store.Store
 	auth  *auth.Service
 	// twoFactor is the 2FA framework.
 	twoFactor *twofactor.Service
@@ -193,12 +193,17 @@ func (m mailQueue) Check(purpose, origin, language string) error {
 func (s *Server) Auth() *auth.Service { return s.auth }
 
 // Store returns the store (for admin commands).
-func (s *Server) Store() *store.Badger { return s.store }
+func (s *Server) Store() store.Store { return s.store }
 
 // Ready implements api.Health.
 func (s *Server) Ready() error {
-	if s.closed.Load() || s.store.DB().IsClosed() {
+	if s.closed.Load() {
 		return failure.Unavailable("STORE_CLOSED")
+	}
+	if r, ok := s.store.(store.Readier); ok {
+		if err := r.Ready(); err != nil {
+			return failure.Unavailable("STORE_UNAVAILABLE")
+		}
 	}
 	return s.pluginsReady()
 }

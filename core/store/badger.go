@@ -25,6 +25,8 @@ type Badger struct {
 
 	mu   sync.Mutex
 	seqs map[string]*badger.Sequence
+	// feed delivers change notices; one process owns a Badger folder, so local is all.
+	feed Feed
 }
 
 var _ Store = (*Badger)(nil)
@@ -56,12 +58,23 @@ func OpenBadger(dir string, logger hclog.Logger) (*Badger, error) {
 	return &Badger{db: db, dir: dir, seqs: map[string]*badger.Sequence{}}, nil
 }
 
+// ErrClosed is returned by Ready once the store is closed.
+var ErrClosed = errors.New("store: closed")
+
+// Ready implements Readier.
+func (b *Badger) Ready() error {
+	if b.db.IsClosed() {
+		return ErrClosed
+	}
+	return nil
+}
+
 // DB exposes the Badger database for backup and restore.
 func (b *Badger) DB() *badger.DB { return b.db }
 
 // View implements Store.
 func (b *Badger) View(fn func(Txn) error) error {
-	x := &badgerTxn{}
+	x := &badgerTxn{feed: &b.feed}
 	err := b.db.View(func(t *badger.Txn) error { x.t = t; return fn(x) })
 	x.runHooks(err)
 	return err
@@ -70,7 +83,7 @@ func (b *Badger) View(fn func(Txn) error) error {
 // Update implements Store. Conflicts are retried with a short jittered backoff.
 func (b *Badger) Update(fn func(Txn) error) error {
 	for attempt := 0; attempt < updateAttempts; attempt++ {
-		x := &badgerTxn{}
+		x := &badgerTxn{feed: &b.feed}
 		err := b.db.Update(func(t *badger.Txn) error { x.t = t; return fn(x) })
 		if !errors.Is(err, badger.ErrConflict) {
 			x.runHooks(err)
@@ -138,9 +151,17 @@ func (b *Badger) Close() error {
 type badgerTxn struct {
 	t     *badger.Txn
 	hooks []func()
+	feed  *Feed
 }
 
 func (x *badgerTxn) AfterCommit(fn func()) { x.hooks = append(x.hooks, fn) }
+
+func (x *badgerTxn) Notify(topic, key string) {
+	x.AfterCommit(func() { x.feed.Publish(topic, key) })
+}
+
+// Subscribe implements Store.
+func (b *Badger) Subscribe(topic string, fn func(key string)) { b.feed.Subscribe(topic, fn) }
 
 func (x *badgerTxn) runHooks(err error) {
 	if err != nil {

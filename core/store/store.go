@@ -5,6 +5,7 @@ package store
 
 import (
 	"errors"
+	"io"
 	"time"
 )
 
@@ -49,6 +50,9 @@ type Txn interface {
 	// AfterCommit registers fn to run once the transaction has committed durably (never when it
 	// fails or is retried). In a read-only transaction fn runs when it ends.
 	AfterCommit(fn func())
+	// Notify publishes a change notice (see Feed) to every process on the store once the
+	// transaction has committed; in a read-only transaction it is an error to call it.
+	Notify(topic, key string)
 }
 
 // Store is a transactional key-value store.
@@ -58,10 +62,25 @@ type Store interface {
 	// Update runs fn in a read-write transaction and commits it durably. On a conflict with a
 	// concurrent transaction fn runs again (so it must have no side effects outside txn).
 	Update(fn func(Txn) error) error
+	// Subscribe registers fn for the change notices of topic committed by any process on the
+	// store (see Feed).
+	Subscribe(topic string, fn func(key string))
 	// NextID returns a new unique positive identifier for the named sequence.
 	NextID(name string) (uint64, error)
 	// Size returns the bytes the store uses on disk.
 	Size() int64
 	// Close flushes and closes the store.
 	Close() error
+}
+
+// Optional abilities of a store, asked for with a type assertion by the parts that need them.
+
+// Backupper writes a full, consistent snapshot of the store while it stays online.
+type Backupper interface {
+	Backup(w io.Writer) error
+}
+
+// Readier reports whether the store can serve (open, and its database reachable).
+type Readier interface {
+	Ready() error
 }
