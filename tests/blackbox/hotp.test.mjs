@@ -27,7 +27,9 @@ if (!existsSync(WASM)) {
 }
 
 const ISSUER = `gatehouse-hotp-${randomBytes(3).toString('hex')}`;
-const ENV = { GATEHOUSE_REGISTRATION: 'open', GATEHOUSE_ISSUER: ISSUER };
+// The name authenticator apps show is GATEHOUSE_DISPLAY_NAME, apart from the tokens' issuer.
+const DISPLAY_NAME = `Gatehouse HOTP ${randomBytes(3).toString('hex')}`;
+const ENV = { GATEHOUSE_REGISTRATION: 'open', GATEHOUSE_ISSUER: ISSUER, GATEHOUSE_DISPLAY_NAME: DISPLAY_NAME };
 
 // ====================================================================== independent HOTP
 
@@ -116,7 +118,7 @@ describe('HOTP example plugin (third-party 2FA method)', () => {
     const setup = ok(await post(u.access, '/user/2fa/hotp/setup'), 'setup');
     const m = /^otpauth:\/\/hotp\/([^?]+)\?(.*)$/.exec(setup.url);
     assert.ok(m, `otpauth URL: ${setup.url}`);
-    assert.equal(decodeURIComponent(m[1]), `${ISSUER}:${u.email}`);
+    assert.equal(decodeURIComponent(m[1]), `${DISPLAY_NAME}:${u.email}`);
     const params = new URLSearchParams(m[2]);
     assert.equal(params.get('counter'), '0');
     assert.equal(params.get('digits'), '6');

@@ -30,9 +30,12 @@ import {
 } from './lib.mjs';
 
 const ISSUER = `gatehouse-2fa-${randomBytes(3).toString('hex')}`;
+// What authenticator apps show (GATEHOUSE_DISPLAY_NAME), apart from the tokens' iss.
+const DISPLAY_NAME = `Gatehouse 2FA ${randomBytes(3).toString('hex')}`;
 const ENV = {
   GATEHOUSE_REGISTRATION: 'open',
   GATEHOUSE_ISSUER: ISSUER,
+  GATEHOUSE_DISPLAY_NAME: DISPLAY_NAME,
   GATEHOUSE_ARGON2_MEMORY: '1024',
   GATEHOUSE_ARGON2_TIME: '1',
 };
@@ -214,8 +217,8 @@ describe('gatehouse 2FA', { concurrency: true }, () => {
       j.url,
     );
     const { label, params } = parseOtpauth(j.url);
-    assert.equal(label, `${ISSUER}:${u.email}`, 'label is <issuer>:<account>');
-    assert.equal(params.get('issuer'), ISSUER);
+    assert.equal(label, `${DISPLAY_NAME}:${u.email}`, 'label is <display name>:<account>');
+    assert.equal(params.get('issuer'), DISPLAY_NAME, 'the otpauth issuer is the display name, not the iss claim');
     const key = base32Decode(params.get('secret'));
     assert.ok(key.length >= 10, `secret has at least 80 bits (${key.length} bytes)`);
 
