@@ -49,7 +49,8 @@ type Service struct {
 	// ServiceName is given to password policies as a context word.
 	ServiceName string
 
-	// sessions caches live sessions for Authorize; every revocation invalidates it.
+	// sessions caches live sessions for Authorize; every revocation invalidates it through the
+	// store's change notices (WatchChanges).
 	sessions store.Cache[string, session.Session]
 }
 
@@ -159,8 +160,18 @@ func (s *Service) session(sid string) (session.Session, error) {
 	return sess, err
 }
 
-// sessionsRevoked must follow every commit that revokes sessions.
-func (s *Service) sessionsRevoked() { s.sessions.Invalidate() }
+// WatchChanges subscribes the session cache to the store's change notices: a revocation
+// committed by this process or another one on the same store drops the cached session. Call it
+// once, before serving.
+func (s *Service) WatchChanges() {
+	s.Store.Subscribe(store.TopicSessions, func(sid string) {
+		if sid == "" {
+			s.sessions.Invalidate()
+		} else {
+			s.sessions.Invalidate(sid)
+		}
+	})
+}
 
 // Register creates an account. admin is true when the caller proved the admin secret.
 func (s *Service) Register(ctx context.Context, email, pw string, admin bool) (uint64, error) {
@@ -357,13 +368,11 @@ func (s *Service) MintInSession(p Principal, typ token.Type) (string, error) {
 
 // Logout revokes p's session: every token of it stops working.
 func (s *Service) Logout(p Principal) error {
-	defer s.sessionsRevoked()
 	return s.Store.Update(func(txn store.Txn) error { return session.Revoke(txn, p.UserID, p.Claims.SessionID) })
 }
 
 // LogoutAll revokes every session of p's user.
 func (s *Service) LogoutAll(p Principal) error {
-	defer s.sessionsRevoked()
 	return s.Store.Update(func(txn store.Txn) error { return session.RevokeAll(txn, p.UserID, "") })
 }
 
@@ -384,7 +393,6 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, oldPw, newPw 
 	if err := s.checkPolicy(ctx, acct.Email, newPw, "newPassword"); err != nil {
 		return err
 	}
-	defer s.sessionsRevoked()
 	return s.Limiter.Guess(limit.Password, userSubject(acct.ID), func() (limit.Outcome, func(store.Txn) error, error) {
 		if acct.PasswordHash == "" {
 			return limit.NotCounted, nil, failure.Internal(failure.CodeNoPasswordInfo)

@@ -195,7 +195,6 @@ func (s *Service) ResetPassword(ctx context.Context, email, code, newPw string) 
 	if err != nil {
 		return hashError(err)
 	}
-	defer s.sessionsRevoked()
 	return s.checkResetCode(email, code, func(txn store.Txn, acct account.Account) error {
 		if err := s.Limiter.Reset(txn, limit.Password, userSubject(acct.ID)); err != nil {
 			return err

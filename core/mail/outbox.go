@@ -70,6 +70,12 @@ type Outbox struct {
 	Backoff time.Duration
 	// GiveUpAfter drops a message still undelivered after it. Default 24 h.
 	GiveUpAfter time.Duration
+	// Lease is how long a worker holds a message it claimed for delivery. Every process on a
+	// shared store runs a worker; a claim is a committed write that moves the message's next
+	// attempt to the end of the lease, so two workers never deliver it at once, and a worker
+	// that dies holding it only delays it until the lease ends (then another delivers it).
+	// Default 2 minutes (more than a delivery's 30 s timeout).
+	Lease time.Duration
 
 	wake      chan struct{}
 	delivered atomic.Uint64
@@ -136,7 +142,9 @@ func (o *Outbox) Enqueue(txn store.Txn, m Outgoing) error {
 	if err := txn.Set(key, v, 0); err != nil {
 		return err
 	}
-	txn.AfterCommit(o.Wake) // waking before the commit could find nothing and sleep a minute
+	// Every worker on the store is woken once the message is committed (waking before the
+	// commit could find nothing and sleep a minute).
+	txn.Notify(store.TopicOutbox, "")
 	return nil
 }
 
@@ -175,6 +183,10 @@ func (o *Outbox) Start(ctx context.Context) <-chan struct{} {
 	if o.GiveUpAfter <= 0 {
 		o.GiveUpAfter = 24 * time.Hour
 	}
+	if o.Lease <= 0 {
+		o.Lease = 2 * time.Minute
+	}
+	o.Store.Subscribe(store.TopicOutbox, func(string) { o.Wake() })
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -230,7 +242,15 @@ func (o *Outbox) deliverDue(ctx context.Context) time.Time {
 		if ctx.Err() != nil {
 			return next
 		}
-		if t := o.deliver(ctx, e); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+		claimed, ok, err := o.claim(e.ID)
+		if err != nil {
+			o.Log.Error("outbox: cannot claim message", "message", e.ID, "error", err)
+			continue
+		}
+		if !ok {
+			continue // another worker has it, or it is gone
+		}
+		if t := o.deliver(ctx, claimed); !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
 	}
@@ -238,6 +258,39 @@ func (o *Outbox) deliverDue(ctx context.Context) time.Time {
 		return now // more are waiting
 	}
 	return next
+}
+
+// claim takes the message id for delivery for one lease: in one transaction it checks the
+// message is still there and due, and moves its next attempt to the end of the lease. ok is
+// false when another worker claimed it first or it left the outbox.
+func (o *Outbox) claim(id string) (e Envelope, ok bool, err error) {
+	key := append(append([]byte{}, outboxPrefix...), id...)
+	err = o.Store.Update(func(txn store.Txn) error {
+		ok = false
+		v, err := txn.Get(key)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if e, err = o.decode(key, v); err != nil {
+			return err
+		}
+		now := o.Now()
+		if e.NextAttempt.After(now) {
+			return nil
+		}
+		leased := e
+		leased.NextAttempt = now.Add(o.Lease).UTC()
+		stored, err := o.encode(key, leased)
+		if err != nil {
+			return err
+		}
+		ok = true
+		return txn.Set(key, stored, 0)
+	})
+	return e, ok, err
 }
 
 // deliver sends one message; on success it is removed, on failure rescheduled. It returns the

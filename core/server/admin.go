@@ -45,6 +45,25 @@ func (s *Server) RotateKeys() ([]string, error) {
 	return ids, nil
 }
 
+// reloadKeys loads the signing keys from the store into the minter, after a change notice (a
+// rotation, here or through another process on the same store). Reloading twice is harmless.
+func (s *Server) reloadKeys() {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	keys, err := token.LoadKeys(s.store, s.sealer)
+	if err == nil && len(keys) == 0 {
+		err = errors.New("no signing key in the store")
+	}
+	if err == nil {
+		err = s.auth.Minter.SetKeys(keys)
+	}
+	if err != nil {
+		s.log.Error("signing keys changed but could not be reloaded; signing with the old set", "error", err)
+		return
+	}
+	s.log.Debug("signing keys reloaded", "signing", keys[0].ID, "keys", len(keys))
+}
+
 // serveAdmin listens on the admin socket until ctx is done.
 func (s *Server) serveAdmin(ctx context.Context) (stop func(), err error) {
 	path := filepath.Join(s.cfg.DataDir, AdminSocket)

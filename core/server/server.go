@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -64,6 +65,7 @@ type Server struct {
 	router    *api.Router
 	http      *fasthttp.Server
 	closed    atomic.Bool
+	keysMu    sync.Mutex // serialises reloads of the signing keys
 	// proxies are the trusted reverse proxies (GATEHOUSE_TRUSTED_PROXIES).
 	proxies api.TrustedProxies
 }
@@ -154,6 +156,11 @@ func (s *Server) assemble() error {
 		Log:      s.log.Named("2fa"),
 	}
 	s.auth.SecondFactors = s.twoFactor
+	// The caches follow the store's change notices, from this process and any other on the
+	// same store; so do the signing keys (a rotation through another node).
+	s.auth.WatchChanges()
+	s.twoFactor.WatchChanges()
+	s.store.Subscribe(store.TopicKeys, func(string) { go s.reloadKeys() })
 	s.registerTwoFactorPlugins() // one method per loaded twofactor plugin (plugin_twofactor.go)
 	s.router = api.NewRouter(s.auth, s.log.Named("api"))
 	s.router.SetCORS(api.NewCORS(cfg.Origins))

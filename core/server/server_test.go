@@ -17,6 +17,14 @@ import (
 // its base URL. It stops when the test ends.
 func startServer(tb testing.TB, adjust func(*config.Config)) string {
 	tb.Helper()
+	base, _ := startServerWith(tb, adjust)
+	return base
+}
+
+// startServerWith is startServer that also returns the server (for tests that reach its store
+// as another process on the same store would).
+func startServerWith(tb testing.TB, adjust func(*config.Config)) (string, *Server) {
+	tb.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = tb.TempDir()
@@ -49,7 +57,7 @@ func startServer(tb testing.TB, adjust func(*config.Config)) string {
 			tb.Error(err)
 		}
 	})
-	return "http://" + addr.String()
+	return "http://" + addr.String(), srv
 }
 
 type client struct {

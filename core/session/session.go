@@ -71,8 +71,17 @@ func Get(txn store.Txn, id string) (Session, error) {
 	return s, err
 }
 
-// Revoke deletes session id of userID.
+// Revoke deletes session id of userID. Once the transaction commits, every process on the
+// store is told (store.TopicSessions), so none keeps the session in a cache.
 func Revoke(txn store.Txn, userID uint64, id string) error {
+	if err := revoke(txn, userID, id); err != nil {
+		return err
+	}
+	txn.Notify(store.TopicSessions, id)
+	return nil
+}
+
+func revoke(txn store.Txn, userID uint64, id string) error {
 	if err := txn.Delete(sessionKey(id)); err != nil {
 		return err
 	}
@@ -95,9 +104,15 @@ func RevokeAll(txn store.Txn, userID uint64, keep string) error {
 		return err
 	}
 	for _, id := range ids {
-		if err := Revoke(txn, userID, id); err != nil {
+		if err := revoke(txn, userID, id); err != nil {
 			return err
 		}
+	}
+	switch {
+	case len(ids) == 1:
+		txn.Notify(store.TopicSessions, ids[0])
+	case len(ids) > 1:
+		txn.Notify(store.TopicSessions, "")
 	}
 	return nil
 }

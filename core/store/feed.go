@@ -20,6 +20,8 @@ const (
 	TopicTwoFactor = "2fa"
 	// TopicKeys: the signing keys changed (key "").
 	TopicKeys = "keys"
+	// TopicOutbox: a message was queued (key ""): the delivery workers wake.
+	TopicOutbox = "outbox"
 )
 
 // Feed delivers committed change notices to this process's subscribers. Stores embed one.

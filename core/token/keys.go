@@ -79,7 +79,10 @@ func AddKey(st store.Store, sealer *seal.Sealer, now time.Time) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	return k, st.Update(func(txn store.Txn) error { return txn.Set(dbKey, v, 0) })
+	return k, st.Update(func(txn store.Txn) error {
+		txn.Notify(store.TopicKeys, "")
+		return txn.Set(dbKey, v, 0)
+	})
 }
 
 // EnsureKeys loads the signing keys, generating the first on first start.

@@ -29,6 +29,7 @@ func Rotate(st store.Store, sealer *seal.Sealer, now time.Time, longest time.Dur
 	}
 	if len(dropped) > 0 {
 		if err := st.Update(func(txn store.Txn) error {
+			txn.Notify(store.TopicKeys, "")
 			for _, k := range dropped {
 				if err := txn.Delete(store.Key("key", k.ID)); err != nil {
 					return err

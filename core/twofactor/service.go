@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,7 +53,8 @@ type Service struct {
 	Log      hclog.Logger
 
 	methods map[string]Method
-	// status caches the encoded GET /user/2fa body per user; 2FA changes invalidate it.
+	// status caches the encoded GET /user/2fa body per user; 2FA changes invalidate it through
+	// the store's change notices (WatchChanges).
 	status store.Cache[uint64, []byte]
 }
 
@@ -130,8 +132,24 @@ func (s *Service) Status(p auth.Principal) ([]byte, error) {
 	})
 }
 
-// statusChanged must follow every commit that changes a user's active methods or codes.
-func (s *Service) statusChanged(userID uint64) { s.status.Invalidate(userID) }
+// statusChanged must be called in every transaction that changes a user's active methods or
+// codes: once it commits, every process on the store drops the user's cached status.
+func (s *Service) statusChanged(txn store.Txn, userID uint64) {
+	txn.Notify(store.TopicTwoFactor, uid(userID))
+}
+
+// WatchChanges subscribes the status cache to the store's change notices. Call it once,
+// before serving.
+func (s *Service) WatchChanges() {
+	s.Store.Subscribe(store.TopicTwoFactor, func(key string) {
+		id, err := strconv.ParseUint(key, 10, 64)
+		if err != nil {
+			s.status.Invalidate()
+			return
+		}
+		s.status.Invalidate(id)
+	})
+}
 
 func (s *Service) readStatus(userID uint64) (map[string]any, error) {
 	out := map[string]any{}
@@ -564,7 +582,6 @@ func (s *Service) Enable(ctx context.Context, p auth.Principal, methodID, code s
 		return nil, failure.Conflict(info.Codes.Uninitialized)
 	}
 	codes := []string{}
-	defer s.statusChanged(p.UserID)
 	pickPending := func(rec record) ([]byte, error) {
 		if rec.Pending == nil {
 			return nil, failure.Conflict(info.Codes.Uninitialized)
@@ -573,6 +590,7 @@ func (s *Service) Enable(ctx context.Context, p auth.Principal, methodID, code s
 	}
 	err = s.guessCode(ctx, p, info, pickPending, m.Activate, code, func(txn store.Txn, rec record, res Result) error {
 		codes = codes[:0]
+		s.statusChanged(txn, p.UserID)
 		active, err := ActiveMethods(txn, p.UserID)
 		if err != nil {
 			return err
@@ -736,8 +754,8 @@ func (s *Service) Delete(p auth.Principal, methodID string) error {
 	if err != nil {
 		return err
 	}
-	defer s.statusChanged(p.UserID)
 	return s.Store.Update(func(txn store.Txn) error {
+		s.statusChanged(txn, p.UserID)
 		if _, active, err := getActive(txn, p.UserID, info.ID); err != nil {
 			return err
 		} else if !active {
@@ -804,8 +822,8 @@ func (s *Service) RecoveryAuthenticate(p auth.Principal, code string) (Tokens, e
 // RecoveryReset replaces the user's recovery codes; 2FA must be on.
 func (s *Service) RecoveryReset(p auth.Principal) ([]string, error) {
 	var codes []string
-	defer s.statusChanged(p.UserID)
 	err := s.Store.Update(func(txn store.Txn) error {
+		s.statusChanged(txn, p.UserID)
 		active, err := s.HasActiveMethod(txn, p.UserID)
 		if err != nil {
 			return err
