@@ -25,8 +25,12 @@ build: plugins
 run: build
 	GATEHOUSE_REGISTRATION=$${GATEHOUSE_REGISTRATION:-open} ./$(BIN) serve
 
+# The SDK and its test kit are modules of their own (sdk/go.mod, sdk/sdktest/go.mod), named by
+# import path so the root module's commands reach them.
+SDK_PKGS := github.com/gatehouse/gatehouse/sdk/... github.com/gatehouse/gatehouse/sdk/sdktest/...
+
 vet:
-	$(GO) vet ./...
+	$(GO) vet ./... $(SDK_PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 # The suites of `make test`. mk/test-all.sh runs every one even when an earlier one fails,
@@ -38,7 +42,8 @@ test: build
 
 test-go:
 	@command -v systemd-analyze >/dev/null || { echo "installing systemd from Debian (tests/docs verifies the README's unit)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; }
-	GATEHOUSE_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 30m ./...
+	@command -v protoc >/dev/null || { echo "installing protobuf-compiler from Debian (sdk/abi checks abi.proto with protoc)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null; }
+	GATEHOUSE_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 30m ./... $(SDK_PKGS)
 
 # Generated documentation: docs/API.md from the route table, the README's settings table from
 # core/config. tests/docs fails when either is out of date.
