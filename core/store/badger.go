@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -217,16 +218,52 @@ func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(fmt.Sprintf(f, a..
 func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(fmt.Sprintf(f, a...)) }
 func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Trace(fmt.Sprintf(f, a...)) }
 
-// Backup writes a full, consistent snapshot of the store to w (Badger's backup stream) while
-// the store stays online.
-func (b *Badger) Backup(w io.Writer) error {
-	_, err := b.db.Backup(w, 0)
-	return err
+// Backup writes a full, consistent snapshot of the store to w as a store-neutral dump (see
+// Export) while the store stays online.
+func (b *Badger) Backup(w io.Writer) error { return Export(b, w) }
+
+// Restore loads a backup into the store: a dump (see Export), or Badger's own backup stream
+// (what Backup wrote before dumps). It is meant for an empty store.
+func (b *Badger) Restore(r io.Reader) error {
+	br := bufio.NewReader(r)
+	if head, _ := br.Peek(len(DumpMagic)); IsDump(head) {
+		return Import(b, br)
+	}
+	return b.db.Load(br, 256)
 }
 
-// Restore loads a backup made by Backup into the store. It is meant for an empty store.
-func (b *Badger) Restore(r io.Reader) error {
-	return b.db.Load(r, 256)
+// ScanExpiry implements ExpiryScanner.
+func (x *badgerTxn) ScanExpiry(prefix []byte, fn func(key, value []byte, expiresAt time.Time) bool) error {
+	it := x.t.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	defer it.Close()
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		var at time.Time
+		if e := item.ExpiresAt(); e > 0 {
+			at = time.Unix(int64(e), 0)
+		}
+		if !fn(item.KeyCopy(nil), v, at) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// SetExpiresAt implements ExpirySetter (Badger keeps expiry times in whole seconds: rounded up).
+func (x *badgerTxn) SetExpiresAt(key, value []byte, expiresAt time.Time) error {
+	e := badger.NewEntry(key, value)
+	if !expiresAt.IsZero() {
+		sec := expiresAt.Unix()
+		if expiresAt.After(time.Unix(sec, 0)) {
+			sec++
+		}
+		e.ExpiresAt = uint64(sec)
+	}
+	return x.t.SetEntry(e)
 }
 
 // Empty reports whether the store holds no key.
