@@ -7,10 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/server"
+	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/core/token"
 )
 
@@ -18,23 +19,42 @@ import (
 func dataFlag(name string, args []string, stderr io.Writer) (string, []string, bool) {
 	fs := flag.NewFlagSet("gatehouse "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	def := os.Getenv("GATEHOUSE_DATA")
-	if def == "" {
-		def = "./data"
-	}
-	data := fs.String("data", def, "data folder (env GATEHOUSE_DATA)")
+	data := fs.String("data", envOr("GATEHOUSE_DATA", "./data"), "data folder (env GATEHOUSE_DATA)")
 	if err := fs.Parse(args); err != nil {
 		return "", nil, false
 	}
 	return *data, fs.Args(), true
 }
 
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// storeFlags parses the flags that name a store and its master key: --data, --store and
+// --master-key-file (and their GATEHOUSE_* variables), into a configuration.
+func storeFlags(name string, args []string, stderr io.Writer) (config.Config, []string, bool) {
+	fs := flag.NewFlagSet("gatehouse "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config.Default()
+	fs.StringVar(&cfg.DataDir, "data", envOr("GATEHOUSE_DATA", cfg.DataDir), "data folder (env GATEHOUSE_DATA)")
+	fs.StringVar(&cfg.Store, "store", os.Getenv("GATEHOUSE_STORE"), "badger or a postgres:// URL (env GATEHOUSE_STORE)")
+	fs.StringVar(&cfg.MasterKeyFile, "master-key-file", os.Getenv("GATEHOUSE_MASTER_KEY_FILE"), "master key file (env GATEHOUSE_MASTER_KEY_FILE; empty: <data>/master.key)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, nil, false
+	}
+	return cfg, fs.Args(), true
+}
+
 // backupCommand writes an online backup of the store: through the running server's admin
-// socket when one runs on the data folder, else from the store directly.
+// socket when one runs on a Badger data folder, else from the store directly (a PostgreSQL
+// store is always read directly, from one consistent snapshot).
 func backupCommand(args []string, stdout, stderr io.Writer) int {
-	data, rest, ok := dataFlag("backup", args, stderr)
+	cfg, rest, ok := storeFlags("backup", args, stderr)
 	if !ok || len(rest) != 1 {
-		fmt.Fprintln(stderr, "usage: gatehouse backup [--data DIR] FILE")
+		fmt.Fprintln(stderr, "usage: gatehouse backup [--data DIR] [--store URL] [--master-key-file FILE] FILE")
 		return 2
 	}
 	file := rest[0]
@@ -51,7 +71,7 @@ func backupCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gatehouse backup:", err)
 		return 1
 	}
-	err = writeBackup(data, f)
+	err = writeBackup(cfg, f)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -66,36 +86,52 @@ func backupCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gatehouse backup:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "backup written to %s\nkeep %s with it: the store's secrets are sealed with it\n", file, filepath.Join(data, "master.key"))
+	fmt.Fprintf(stdout, "backup written to %s\nkeep %s with it: the store's secrets are sealed with it\n", file, server.MasterKeyPath(cfg))
 	return 0
 }
 
-func writeBackup(data string, w io.Writer) error {
-	if c, err := server.DialAdmin(data); err == nil {
-		return c.Backup(w)
+func writeBackup(cfg config.Config, w io.Writer) error {
+	if !store.IsPostgresURL(cfg.Store) {
+		if c, err := server.DialAdmin(cfg.DataDir); err == nil {
+			return c.Backup(w)
+		}
 	}
-	st, _, err := server.OfflineStore(data)
+	st, _, err := server.OpenAdminStore(cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	return st.Backup(w)
+	b, ok := st.(store.Backupper)
+	if !ok {
+		return errors.New("this store has no backup")
+	}
+	return b.Backup(w)
 }
 
-// restoreCommand loads a backup into the (empty) store of a data folder; the server must be
-// stopped and the folder must hold the master key the backup was sealed with.
+// restorable is a store a backup can be restored into.
+type restorable interface {
+	Empty() (bool, error)
+	Restore(r io.Reader) error
+}
+
+// restoreCommand loads a backup into the (empty) configured store; a Badger server must be
+// stopped, and the master key file must be the one the backup was sealed with.
 func restoreCommand(args []string, stdout, stderr io.Writer) int {
-	data, rest, ok := dataFlag("restore", args, stderr)
+	cfg, rest, ok := storeFlags("restore", args, stderr)
 	if !ok || len(rest) != 1 {
-		fmt.Fprintln(stderr, "usage: gatehouse restore [--data DIR] FILE")
+		fmt.Fprintln(stderr, "usage: gatehouse restore [--data DIR] [--store URL] [--master-key-file FILE] FILE")
 		return 2
 	}
-	if _, err := server.DialAdmin(data); err == nil {
-		fmt.Fprintln(stderr, "gatehouse restore: a server is running on", data, "- stop it first")
+	where := cfg.DataDir
+	if store.IsPostgresURL(cfg.Store) {
+		where = "the PostgreSQL database"
+	} else if _, err := server.DialAdmin(cfg.DataDir); err == nil {
+		fmt.Fprintln(stderr, "gatehouse restore: a server is running on", cfg.DataDir, "- stop it first")
 		return 1
 	}
-	if _, err := os.Stat(filepath.Join(data, "master.key")); err != nil {
-		fmt.Fprintf(stderr, "gatehouse restore: %s is missing: copy the master.key of the backed-up server there first\n", filepath.Join(data, "master.key"))
+	keyFile := server.MasterKeyPath(cfg)
+	if _, err := os.Stat(keyFile); err != nil {
+		fmt.Fprintf(stderr, "gatehouse restore: %s is missing: copy the master.key of the backed-up server there first (or set GATEHOUSE_MASTER_KEY_FILE)\n", keyFile)
 		return 1
 	}
 	f, err := os.Open(rest[0])
@@ -104,25 +140,59 @@ func restoreCommand(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer f.Close()
-	st, sealer, err := server.OfflineStore(data)
+	st, sealer, err := server.OpenAdminStore(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehouse restore:", err)
 		return 1
 	}
 	defer st.Close()
-	if empty, err := st.Empty(); err != nil || !empty {
-		fmt.Fprintln(stderr, "gatehouse restore: the store in", data, "is not empty; restore into a new data folder")
+	r, ok := st.(restorable)
+	if !ok {
+		fmt.Fprintln(stderr, "gatehouse restore: this store cannot be restored into")
 		return 1
 	}
-	if err := st.Restore(f); err != nil {
+	if empty, err := r.Empty(); err != nil || !empty {
+		fmt.Fprintln(stderr, "gatehouse restore:", where, "is not empty; restore into a new data folder or database")
+		return 1
+	}
+	if err := r.Restore(f); err != nil {
 		fmt.Fprintln(stderr, "gatehouse restore:", err)
 		return 1
 	}
 	if _, err := token.LoadKeys(st, sealer); err != nil {
-		fmt.Fprintln(stderr, "gatehouse restore: restored, but the signing keys do not open with this master.key:", err)
+		fmt.Fprintln(stderr, "gatehouse restore: restored, but the signing keys do not open with this master key:", err)
 		return 1
 	}
-	fmt.Fprintln(stdout, "restored", rest[0], "into", data)
+	if err := server.CheckMasterKey(st, sealer); err != nil {
+		fmt.Fprintln(stderr, "gatehouse restore: restored, but", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "restored", rest[0], "into", where)
+	return 0
+}
+
+// migrateCommand brings the PostgreSQL schema to this binary's version (servers also do it at
+// start-up; running it first lets an operator see the change alone).
+func migrateCommand(args []string, stdout, stderr io.Writer) int {
+	cfg, rest, ok := storeFlags("migrate", args, stderr)
+	if !ok || len(rest) != 0 {
+		fmt.Fprintln(stderr, "usage: gatehouse migrate [--store URL]")
+		return 2
+	}
+	if !store.IsPostgresURL(cfg.Store) {
+		fmt.Fprintln(stderr, "gatehouse migrate: GATEHOUSE_STORE (or --store) must be a postgres:// URL; the embedded store needs no migration")
+		return 2
+	}
+	from, to, err := store.MigratePostgres(cfg.Store, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse migrate:", err)
+		return 1
+	}
+	if from == to {
+		fmt.Fprintf(stdout, "schema is at version %d: nothing to do\n", to)
+	} else {
+		fmt.Fprintf(stdout, "schema migrated from version %d to %d\n", from, to)
+	}
 	return 0
 }
 

@@ -27,6 +27,7 @@ Usage:
   gatehouse plugin inspect FILE.wasm      describe a plugin and say whether this host can load it
   gatehouse backup [--data DIR] FILE      write an online backup of the store (the server may run)
   gatehouse restore [--data DIR] FILE     load a backup into an empty store (the server must be stopped)
+  gatehouse migrate [--store URL]         bring the PostgreSQL schema to this binary's version
   gatehouse keys rotate [--data DIR]      start signing with a new key; tokens of the old one stay valid
   gatehouse docs api|settings             print the HTTP reference (docs/API.md) or the settings table
   gatehouse version                       print the version, the Go version and the source revision
@@ -54,6 +55,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return backupCommand(args[1:], stdout, stderr)
 	case "restore":
 		return restoreCommand(args[1:], stdout, stderr)
+	case "migrate":
+		return migrateCommand(args[1:], stdout, stderr)
 	case "keys":
 		return keysCommand(args[1:], stdout, stderr)
 	case "docs":

@@ -26,6 +26,14 @@ type Config struct {
 	Addr string
 	// DataDir is the data folder (Badger store, keys, caches). Default ./data.
 	DataDir string
+	// Store is where the data lives: "badger" (or empty) for the embedded store in DataDir, or
+	// a postgres:// (postgresql://) URL of a PostgreSQL database shared by every node.
+	Store string
+	// StoreMaxConns bounds the PostgreSQL pool's connections (0: max(4, CPUs)).
+	StoreMaxConns int
+	// MasterKeyFile is the master key's file. Default <data>/master.key; created on first
+	// start when absent. Every node on one database must use the same file.
+	MasterKeyFile string
 	// Issuer is the `iss` claim of every token. Default "gatehouse".
 	Issuer string
 	// DisplayName is the service's name as people see it: the issuer an authenticator app
@@ -163,6 +171,9 @@ type setting struct {
 var settings = []setting{
 	str("addr", "GATEHOUSE_ADDR", "listen address (host:port)", func(c *Config) *string { return &c.Addr }),
 	str("data", "GATEHOUSE_DATA", "data folder: store, signing keys, plugin cache", func(c *Config) *string { return &c.DataDir }),
+	str("store", "GATEHOUSE_STORE", "badger (the embedded store in the data folder) or a postgres:// URL of a PostgreSQL database shared by every node", func(c *Config) *string { return &c.Store }),
+	num("store-max-conns", "GATEHOUSE_STORE_MAX_CONNS", "PostgreSQL connections of this node at most (0: max(4, CPUs))", func(c *Config) *int { return &c.StoreMaxConns }),
+	str("master-key-file", "GATEHOUSE_MASTER_KEY_FILE", "the master key's file, created when absent; the same on every node (empty: <data>/master.key)", func(c *Config) *string { return &c.MasterKeyFile }),
 	str("issuer", "GATEHOUSE_ISSUER", "iss claim of issued tokens", func(c *Config) *string { return &c.Issuer }),
 	str("display-name", "GATEHOUSE_DISPLAY_NAME", "the service's name shown in authenticator apps and emails", func(c *Config) *string { return &c.DisplayName }),
 	str("registration", "GATEHOUSE_REGISTRATION", "open or closed: whether POST /user is open to anyone", func(c *Config) *string { return &c.Registration }),
@@ -350,6 +361,12 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("GATEHOUSE_DATA", "must not be empty")
+	}
+	if c.Store != "" && c.Store != "badger" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		bad("GATEHOUSE_STORE", "must be badger or a postgres:// URL")
+	}
+	if c.StoreMaxConns < 0 {
+		bad("GATEHOUSE_STORE_MAX_CONNS", "must not be negative")
 	}
 	if c.Issuer == "" {
 		bad("GATEHOUSE_ISSUER", "must not be empty")

@@ -47,7 +47,13 @@ func New(key []byte) (*Sealer, error) {
 // LoadOrCreate reads the master key from dir/master.key, creating it (0600) from the
 // cryptographic random source on first start.
 func LoadOrCreate(dir string) (*Sealer, error) {
-	path := filepath.Join(dir, KeyFile)
+	return LoadOrCreateFile(filepath.Join(dir, KeyFile))
+}
+
+// LoadOrCreateFile reads the master key from path, creating it (0600, and its folder 0700)
+// from the cryptographic random source when absent.
+func LoadOrCreateFile(path string) (*Sealer, error) {
+	dir := filepath.Dir(path)
 	key, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		key = make([]byte, 32)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/seal"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/core/token"
@@ -185,6 +186,22 @@ func (c *AdminClient) RotateKeys() ([]string, error) {
 	var out map[string][]string
 	err = json.NewDecoder(resp.Body).Decode(&out)
 	return out["keys"], err
+}
+
+// OpenAdminStore opens the configured store (GATEHOUSE_STORE: Badger in the data folder, or
+// PostgreSQL) and master key for the admin commands, checked against each other as at start-up
+// unless the store is empty (a restore target). A Badger store needs its server stopped.
+func OpenAdminStore(cfg config.Config) (store.Store, *seal.Sealer, error) {
+	st, err := openStore(cfg, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	sealer, err := seal.LoadOrCreateFile(MasterKeyPath(cfg))
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, sealer, nil
 }
 
 // OfflineStore opens the store and master key of a data folder for the admin commands when no

@@ -73,7 +73,7 @@ type Server struct {
 // Open builds a server from cfg: opens the store, loads or creates the keys, and registers the
 // routes. It does not listen yet.
 func Open(cfg config.Config, log hclog.Logger) (*Server, error) {
-	st, err := store.OpenBadger(filepath.Join(cfg.DataDir, "store"), log.Named("store"))
+	st, err := openStore(cfg, log.Named("store"))
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (s *Server) assemble() error {
 		}
 		s.proxies = append(s.proxies, prefix)
 	}
-	sealer, err := seal.LoadOrCreate(cfg.DataDir)
+	sealer, err := loadSealer(cfg, s.store)
 	if err != nil {
 		return err
 	}
