@@ -5,9 +5,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/gatehouse/gatehouse/core/internal/pgtest"
 	"github.com/gatehouse/gatehouse/core/internal/storetest"
 	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/internal/pgtest"
 )
 
 func TestBadgerConformance(t *testing.T) {

@@ -405,12 +405,18 @@ func (x *pgTxn) Set(key, value []byte, ttl time.Duration) error {
 	if ttl > 0 {
 		micros = ttl.Microseconds()
 	}
+	if value == nil {
+		value = []byte{} // an empty value, not NULL
+	}
 	return x.exec(`INSERT INTO kv (key, value, expires_at) VALUES ($1, $2, now() + $3::bigint * interval '1 microsecond')
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`, key, value, micros)
 }
 
 // SetExpiresAt implements ExpirySetter.
 func (x *pgTxn) SetExpiresAt(key, value []byte, expiresAt time.Time) error {
+	if value == nil {
+		value = []byte{}
+	}
 	var at any
 	if !expiresAt.IsZero() {
 		at = expiresAt

@@ -115,6 +115,12 @@ func testGetSetDelete(t *testing.T, st store.Store, _ func() store.Store) {
 	if v, ok := get(t, st, "v1/empty"); !ok || v != "" {
 		t.Fatalf("empty value: %q %v", v, ok)
 	}
+	if err := st.Update(func(txn store.Txn) error { return txn.Set([]byte("v1/nil"), nil, 0) }); err != nil {
+		t.Fatalf("a nil value: %v", err)
+	}
+	if v, ok := get(t, st, "v1/nil"); !ok || v != "" {
+		t.Fatalf("nil value: %q %v", v, ok)
+	}
 	failed := errors.New("rolled back")
 	if err := st.Update(func(txn store.Txn) error {
 		_ = txn.Set([]byte("v1/a"), []byte("three"), 0)
