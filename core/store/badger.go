@@ -70,6 +70,9 @@ func (b *Badger) Ready() error {
 	return nil
 }
 
+// Dir is the store's folder.
+func (b *Badger) Dir() string { return b.dir }
+
 // DB exposes the Badger database for backup and restore.
 func (b *Badger) DB() *badger.DB { return b.db }
 

@@ -452,6 +452,9 @@ func (x *pgTxn) ScanExpiry(prefix []byte, fn func(key, value []byte, expiresAt t
 	}
 	end := prefixEnd(prefix) // nil: no upper bound
 	from, inclusive := prefix, true
+	if from == nil {
+		from = []byte{} // every key (NULL would match none)
+	}
 	for {
 		op := ">"
 		if inclusive {

@@ -241,6 +241,15 @@ func testScan(t *testing.T, st store.Store, _ func() store.Store) {
 	if fmt.Sprintf("%q", first) != fmt.Sprintf("%q", want[:2]) {
 		t.Fatalf("scan stopped after two: %q", first)
 	}
+	everything := 0
+	if err := st.View(func(txn store.Txn) error {
+		return txn.Scan(nil, func(_, _ []byte) bool { everything++; return true })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if everything != len(all) {
+		t.Fatalf("a scan of the empty prefix saw %d keys, want %d", everything, len(all))
+	}
 	var ff []string
 	if err := st.View(func(txn store.Txn) error {
 		return txn.Scan([]byte("v1/s/\xff"), func(k, _ []byte) bool { ff = append(ff, string(k)); return true })
