@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/gatehouse
 export GOFLAGS ?= -mod=readonly
 
-.PHONY: all build run test test-go test-blackbox test-web bench fuzz vet fmt clean docs
+.PHONY: all build run test test-go test-blackbox test-web bench fuzz vet fmt clean docs postgres-deps
 
 all: build
 
@@ -40,7 +40,12 @@ TEST_SUITES := vet test-go test-blackbox test-web
 test: build
 	@MAKE="$(MAKE)" mk/test-all.sh $(TEST_SUITES)
 
-test-go:
+# PostgreSQL from Debian for the tests of the PostgreSQL store (internal/pgtest starts private
+# clusters of it; nothing is left running).
+postgres-deps:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { echo "installing postgresql from Debian"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+test-go: postgres-deps
 	@command -v systemd-analyze >/dev/null || { echo "installing systemd from Debian (tests/docs verifies the README's unit)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; }
 	@command -v protoc >/dev/null || { echo "installing protobuf-compiler from Debian (sdk/abi checks abi.proto with protoc)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null; }
 	GATEHOUSE_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 30m ./... $(SDK_PKGS)
