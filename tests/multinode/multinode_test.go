@@ -231,3 +231,58 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 		t.Fatal("a node with another master key did not exit")
 	}
 }
+
+// run runs the binary with args and the test's environment plus env.
+func run(t *testing.T, stdin string, env map[string]string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = append(os.Environ(), "GATEHOUSE_ARGON2_MEMORY=1024", "GATEHOUSE_ARGON2_TIME=1",
+		"GATEHOUSE_PLUGIN_CACHE="+filepath.Join(repoRoot(t), ".cache", "plugin-cache"))
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("gatehouse %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func login(t *testing.T, n *node) {
+	t.Helper()
+	if code, body := call(t, "POST", n.url+"/auth/login", "", `{"username":"ada@example.com","password":"Analytical1"}`); code != 200 {
+		t.Fatalf("login on %s: %d %s\n%s", n.url, code, body, n.logText())
+	}
+}
+
+// TestMoveBadgerToPostgresAndBack: an account made on a Badger data folder logs in on a node
+// on PostgreSQL after `gatehouse backup` and `gatehouse restore --store`, and on a new Badger
+// folder after the way back.
+func TestMoveBadgerToPostgresAndBack(t *testing.T) {
+	dbURL := pgtest.Database(t)
+	data := t.TempDir()
+	run(t, "Analytical1\n", nil, "user", "create", "--email", "ada@example.com", "--data", data)
+	dump := filepath.Join(t.TempDir(), "badger.dump")
+	run(t, "", nil, "backup", "--data", data, dump)
+	key := filepath.Join(data, "master.key")
+	t.Log(strings.TrimSpace(run(t, "", nil, "restore", "--store", dbURL, "--master-key-file", key, dump)))
+	t.Log(strings.TrimSpace(run(t, "", nil, "migrate", "--store", dbURL)))
+
+	pg := startNode(t, map[string]string{"GATEHOUSE_STORE": dbURL, "GATEHOUSE_MASTER_KEY_FILE": key, "GATEHOUSE_REGISTRATION": "closed"})
+	login(t, pg)
+
+	back := filepath.Join(t.TempDir(), "pg.dump")
+	run(t, "", nil, "backup", "--store", dbURL, "--master-key-file", key, back)
+	data2 := t.TempDir()
+	k, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data2, "master.key"), k, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "", nil, "restore", "--data", data2, back)
+	badger := startNode(t, map[string]string{"GATEHOUSE_DATA": data2, "GATEHOUSE_REGISTRATION": "closed"})
+	login(t, badger)
+}
