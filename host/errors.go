@@ -3,6 +3,7 @@ package host
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Message codes of a PluginError. They are API: core puts them in the
@@ -15,7 +16,10 @@ const (
 	// or no instance was free before it.
 	CodeTimeout = "PLUGIN_TIMEOUT"
 	// CodeUnavailable: no such plugin is loaded, it failed to load, it is of
-	// another kind, or the host is closed.
+	// another kind, the host is closed, or the plugin's circuit breaker is open
+	// (it failed too often in a row; PluginError.RetryAfter says for how long).
+	// It is the plugin's or the operator's fault, never the user's: core
+	// answers it with 503.
 	CodeUnavailable = "PLUGIN_UNAVAILABLE"
 	// CodeBadOutput: the plugin returned an unknown status or output the host
 	// cannot accept (undecodable, a denial without a reason, an undeclared
@@ -58,6 +62,9 @@ type PluginError struct {
 	// Err is the cause; it may match context.DeadlineExceeded,
 	// context.Canceled, *sys.ExitError or one of this package's sentinels.
 	Err error
+	// RetryAfter, when positive, is how long the plugin's calls keep failing
+	// fast (the rest of the circuit breaker's cooldown, with ErrCircuitOpen).
+	RetryAfter time.Duration
 }
 
 // Error returns "plugin[id] hook[name] CODE: cause".

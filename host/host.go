@@ -277,6 +277,7 @@ func (h *Host) Load(ctx context.Context, source string, wasm []byte) error {
 		if info.desc != nil {
 			le.Plugin = info.desc.ID
 			st.ID, st.Kind, st.Name, st.Version = info.desc.ID, string(info.desc.Kind), info.desc.Name, info.desc.Version
+			st.desc = info.desc
 		}
 		h.mu.Lock()
 		h.failed = append(h.failed, st)
@@ -422,6 +423,9 @@ type PluginStatus struct {
 	Instances int    `json:"instances"`
 	Created   uint64 `json:"created"`
 	Discarded uint64 `json:"discarded"`
+
+	// desc is the descriptor of a plugin that described itself and then failed to load.
+	desc *abi.Descriptor
 }
 
 // Status lists the loaded plugins in load order, then the ones that failed.
@@ -433,6 +437,26 @@ func (h *Host) Status() []PluginStatus {
 		out = append(out, p.status())
 	}
 	return append(out, h.failed...)
+}
+
+// UnloadedDescriptors returns the descriptors of the plugins of a kind ("" for all) that
+// described themselves and then failed to load (a capability not granted, a configuration
+// refused, a bad descriptor), whose id no loaded plugin has, in the order they failed. The
+// server serves such a 2FA method's routes with 503 PLUGIN_UNAVAILABLE, so that a user who had
+// enabled it is told why instead of 404.
+func (h *Host) UnloadedDescriptors(kind string) []Descriptor {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var out []Descriptor
+	seen := map[string]bool{}
+	for _, st := range h.failed {
+		if st.desc == nil || seen[st.ID] || h.plugins[st.ID] != nil || kind != "" && st.Kind != kind {
+			continue
+		}
+		seen[st.ID] = true
+		out = append(out, cloneDescriptor(st.desc))
+	}
+	return out
 }
 
 // Descriptor returns the descriptor of a loaded plugin.

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/plugins"
 	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
+	"github.com/hashicorp/go-hclog"
 )
 
 // The first-party default policy, built once per test binary through
@@ -538,7 +539,9 @@ func TestHammer(t *testing.T) {
 			for i := range loops {
 				switch (g + i) % 4 {
 				case 0:
-					if v, err := chaos.Check(ctx, host.PasswordCheck{Password: "xT"}); !isCode(err, host.CodeFailed) || v.Accepted {
+					// A trap, or the circuit breaker open after traps in a row.
+					v, err := chaos.Check(ctx, host.PasswordCheck{Password: "xT"})
+					if !(isCode(err, host.CodeFailed) || isCode(err, host.CodeUnavailable) && errors.Is(err, host.ErrCircuitOpen)) || v.Accepted {
 						errs <- errors.Join(errors.New("trap"), err)
 						return
 					}
@@ -579,10 +582,15 @@ func TestCircuitBreaker(t *testing.T) {
 			t.Fatalf("trap %d: %v", i, err)
 		}
 	}
-	// ErrCircuitOpen means the call failed without running the plugin (no timed bound).
+	// ErrCircuitOpen means the call failed without running the plugin (no timed bound). It is
+	// PLUGIN_UNAVAILABLE (the plugin's fault, not the input's) with the rest of the cooldown.
 	_, err := chaos.Check(ctx, host.PasswordCheck{Password: "anything"})
-	if !errors.Is(err, host.ErrCircuitOpen) || !isCode(err, host.CodeFailed) {
+	var pe *host.PluginError
+	if !errors.Is(err, host.ErrCircuitOpen) || !isCode(err, host.CodeUnavailable) || !errors.As(err, &pe) {
 		t.Fatalf("after 3 failures in a row: %v, want the circuit open", err)
+	}
+	if pe.RetryAfter <= 0 || pe.RetryAfter > 300*time.Millisecond {
+		t.Fatalf("circuit open: RetryAfter %v, want the rest of the 300ms cooldown", pe.RetryAfter)
 	}
 	time.Sleep(350 * time.Millisecond)
 	if v, err := chaos.Check(ctx, host.PasswordCheck{Password: "anything"}); err != nil || !v.Accepted {
@@ -612,4 +620,41 @@ func TestMaxConcurrentCalls(t *testing.T) {
 	if v, err := ok.Check(context.Background(), host.PasswordCheck{Password: "anything"}); err != nil || !v.Accepted {
 		t.Fatalf("after the loop's deadline the slot is free: %v", err)
 	}
+}
+
+// TestTrapLogsCause: a trap is logged with the plugin, the hook and its cause on one line, and
+// the circuit breaker's opening names the last failure.
+func TestTrapLogsCause(t *testing.T) {
+	var buf syncBuffer
+	h := newHost(t, host.Config{BreakerThreshold: 2, Logger: hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Info, JSONFormat: true})})
+	mustLoad(t, h, "chaos", fixture(t, "chaos"))
+	chaos := policy(t, h, "password.chaos")
+	for range 2 {
+		if _, err := chaos.Check(context.Background(), host.PasswordCheck{Password: "xT"}); !isCode(err, host.CodeFailed) {
+			t.Fatalf("trap: %v", err)
+		}
+	}
+	logs := buf.String()
+	for _, want := range []string{`"cause":"wasm error: unreachable"`, `"hook":"password_check"`, `"plugin":"password.chaos"`, `"last_error":"plugin[password.chaos] hook[password_check] PLUGIN_FAILED: wasm error: unreachable"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -189,7 +190,9 @@ func (p *plugin) call(ctx context.Context, hook string, input []byte, accept fun
 	}
 	if until := p.openUntil.Load(); until != 0 && time.Now().UnixNano() < until {
 		p.failures.Add(1)
-		return p.fail(hook, CodeFailed, ErrCircuitOpen)
+		pe := p.fail(hook, CodeUnavailable, ErrCircuitOpen)
+		pe.RetryAfter = time.Duration(until - time.Now().UnixNano())
+		return pe
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.host.cfg.hookTimeout(hook))
 	defer cancel()
@@ -223,7 +226,9 @@ func (p *plugin) call(ctx context.Context, hook string, input []byte, accept fun
 	p.pool.put(inst, discard)
 	if perr != nil {
 		p.failures.Add(1)
-		p.log.Warn("plugin call failed", "hook", hook, "code", perr.Code, "error", perr.Err)
+		// The cause on one line (a trap's "wasm error: ...", the plugin's own failure reason),
+		// then the whole error (a trap's stack trace).
+		p.log.Warn("plugin call failed", "hook", hook, "code", perr.Code, "cause", firstLine(perr.Err), "error", perr.Err)
 		return perr
 	}
 	return nil
@@ -240,7 +245,8 @@ func (p *plugin) breaker(err error) {
 	if n := p.consecutiveFailures.Add(1); int(n) >= p.host.cfg.BreakerThreshold {
 		p.openUntil.Store(time.Now().Add(p.host.cfg.BreakerCooldown).UnixNano())
 		p.consecutiveFailures.Store(0)
-		p.log.Warn("plugin failing: calls fail fast for a while", "failures_in_a_row", n, "cooldown", p.host.cfg.BreakerCooldown)
+		p.log.Error("plugin failing: calls fail fast for a while (PLUGIN_UNAVAILABLE)", "failures_in_a_row", n, "cooldown", p.host.cfg.BreakerCooldown,
+			"last_error", firstLine(err))
 	}
 }
 
@@ -305,6 +311,18 @@ func (p *plugin) classify(ctx context.Context, inst *instance, hook string, err 
 		pe.Err = fmt.Errorf("memory at its limit of %d MiB: %w", p.limitBytes>>20, err)
 	}
 	return pe
+}
+
+// firstLine is the first line of err's text: wazero's trap errors go on with a stack trace.
+func firstLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
 }
 
 // memorySlack: a failure with memory within this of the limit is put down to

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
@@ -362,8 +363,18 @@ func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID requestID, err err
 			rt.log.Warn("request failed", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "code", fe.Code)
 		}
 	} else if pe := (*host.PluginError)(nil); errors.As(err, &pe) {
-		// A plugin fault fails closed: 500 with the host's message code.
+		// A plugin fault fails closed: 500 with the host's message code, or 503 when the plugin
+		// is unavailable (not loaded, or its circuit breaker open: then with Retry-After, as a
+		// 429). Either way it is the plugin's fault, not the user's.
 		env.StatusCode, env.Message = 500, pe.Code
+		if pe.Code == host.CodeUnavailable {
+			env.StatusCode = 503
+			if pe.RetryAfter > 0 {
+				secs := int64(math.Ceil(pe.RetryAfter.Seconds()))
+				env.RetryAfter = &secs
+				ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.FormatInt(secs, 10))
+			}
+		}
 		rt.log.Error("plugin call failed", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "plugin", pe.Plugin, "hook", pe.Hook, "code", pe.Code, "error", pe.Error())
 	} else {
 		env.StatusCode, env.Message = 500, failure.CodeInternal

@@ -11,7 +11,8 @@ import (
 )
 
 // pluginMethod is a twofactor plugin as a twofactor.Method. A plugin fault comes back as the
-// host's *PluginError (the API answers 500 with its code) and never as an acceptance.
+// host's *PluginError (the API answers 500 with its code, 503 for PLUGIN_UNAVAILABLE) and never
+// as an acceptance.
 type pluginMethod struct {
 	m    *host.TwoFactorMethod
 	info twofactor.Info
@@ -20,8 +21,12 @@ type pluginMethod struct {
 var _ twofactor.Method = pluginMethod{}
 
 func newPluginMethod(m *host.TwoFactorMethod) pluginMethod {
-	hi := m.Info()
-	return pluginMethod{m: m, info: twofactor.Info{
+	return pluginMethod{m: m, info: methodInfo(m.Info())}
+}
+
+// methodInfo is the domain's description of a twofactor plugin's method.
+func methodInfo(hi host.TwoFactorInfo) twofactor.Info {
+	return twofactor.Info{
 		ID:           hi.Route,
 		SummaryKey:   hi.SummaryKey,
 		CodeField:    hi.CodeField,
@@ -31,7 +36,47 @@ func newPluginMethod(m *host.TwoFactorMethod) pluginMethod {
 		Weak:         hi.Weak,
 		ReplayWindow: hi.ReplayWindow,
 		Codes:        twofactor.Codes(hi.Codes),
-	}}
+	}
+}
+
+// unavailableMethod stands for a twofactor plugin that described itself and then failed to load:
+// its routes exist and every hook fails with 503 PLUGIN_UNAVAILABLE, so a user who had enabled
+// the method is told why (instead of 404), and what needs no plugin (GET /user/2fa, next-guess,
+// DELETE) still works.
+type unavailableMethod struct {
+	id    string
+	info  twofactor.Info
+	cause string
+}
+
+var _ twofactor.Method = unavailableMethod{}
+
+// Info implements twofactor.Method.
+func (u unavailableMethod) Info() twofactor.Info { return u.info }
+
+func (u unavailableMethod) fail(hook string) (twofactor.Result, error) {
+	return twofactor.Result{}, &host.PluginError{Plugin: u.id, Hook: hook, Code: host.CodeUnavailable,
+		Err: fmt.Errorf("%w: it failed to load: %s", host.ErrNotLoaded, u.cause)}
+}
+
+// Enroll implements twofactor.Method.
+func (u unavailableMethod) Enroll(context.Context, twofactor.Request) (twofactor.Result, error) {
+	return u.fail("twofactor_enroll")
+}
+
+// Activate implements twofactor.Method.
+func (u unavailableMethod) Activate(context.Context, twofactor.Request) (twofactor.Result, error) {
+	return u.fail("twofactor_activate")
+}
+
+// Challenge implements twofactor.Method.
+func (u unavailableMethod) Challenge(context.Context, twofactor.Request) (twofactor.Result, error) {
+	return u.fail("twofactor_challenge")
+}
+
+// Verify implements twofactor.Method.
+func (u unavailableMethod) Verify(context.Context, twofactor.Request) (twofactor.Result, error) {
+	return u.fail("twofactor_verify")
 }
 
 // Info implements twofactor.Method.
@@ -120,5 +165,31 @@ func (s *Server) registerTwoFactorPlugins() {
 			summaryKeys[key] = st.ID
 		}
 		s.log.Debug("2FA method served", "plugin", st.ID, "route", "/user/2fa/"+m.info.ID)
+	}
+	// A method whose plugin described itself but failed to load keeps its routes, answering
+	// 503 PLUGIN_UNAVAILABLE.
+	causes := map[string]string{}
+	for _, st := range s.plugins.Status() {
+		if !st.Loaded && st.ID != "" && causes[st.ID] == "" {
+			causes[st.ID] = st.Error
+		}
+	}
+	for _, d := range s.plugins.UnloadedDescriptors("twofactor") {
+		hi, err := host.ResolveTwoFactorInfo(d)
+		if err != nil {
+			continue // a bad descriptor: no route to serve
+		}
+		u := unavailableMethod{id: d.ID, info: methodInfo(hi), cause: causes[d.ID]}
+		key := u.info.SummaryKey
+		if key != "" && (slices.Contains(reservedSummaryKeys, key) || summaryKeys[key] != "") {
+			u.info.SummaryKey = ""
+		}
+		if err := s.twoFactor.Register(u); err != nil {
+			continue // the route is another method's
+		}
+		if u.info.SummaryKey != "" {
+			summaryKeys[u.info.SummaryKey] = d.ID
+		}
+		s.log.Warn("2FA method not loaded: its routes answer 503 PLUGIN_UNAVAILABLE", "plugin", d.ID, "route", "/user/2fa/"+u.info.ID, "error", u.cause)
 	}
 }

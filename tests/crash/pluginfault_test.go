@@ -54,7 +54,8 @@ func throughput(base string, clients int, d time.Duration, mk func() req) (float
 // called by background clients while four clients call a token-authenticated endpoint (GET
 // /auth/accesstoken/validate). The same background load runs with the plugin healthy (setup
 // mode "ok"), trapping on every call (mode "panic") and looping until the host's deadline (mode
-// "loop"). The faulty calls get the envelope (500 PLUGIN_FAILED / PLUGIN_TIMEOUT), every other
+// "loop"). The faulty calls get the envelope (500 PLUGIN_FAILED / PLUGIN_TIMEOUT, 503
+// PLUGIN_UNAVAILABLE while the circuit breaker is open), every other
 // answer is right (each validate call 200, the TOTP plugin keeps verifying), and the faulty
 // plugin works again afterwards. What `make test` asserts is the correctness of every answer,
 // never a rate: the throughput under each mode is logged, and its ratio to the healthy mode is
@@ -175,8 +176,8 @@ func TestPluginFaultsContained(t *testing.T) {
 	for k, v := range answers {
 		t.Logf("background answers: %-50s x%d", k, v.Load())
 		// After 5 failures in a row the host fails a plugin's calls fast for a second (its
-		// circuit breaker): a looping plugin then answers PLUGIN_FAILED without running.
-		if !(k == "ok: 200" || k == "panic: 500 PLUGIN_FAILED" || k == "loop: 500 PLUGIN_TIMEOUT" || k == "loop: 500 PLUGIN_FAILED") {
+		// circuit breaker): the plugin then answers 503 PLUGIN_UNAVAILABLE without running.
+		if !(k == "ok: 200" || k == "panic: 500 PLUGIN_FAILED" || k == "loop: 500 PLUGIN_TIMEOUT" || k == "panic: 503 PLUGIN_UNAVAILABLE" || k == "loop: 503 PLUGIN_UNAVAILABLE") {
 			t.Errorf("SERVER BUG? unexpected answer to a chaos setup call: %s", k)
 		}
 	}
