@@ -6,6 +6,7 @@
 #                           committed non-Go .wasm are present
 #   make plugins-fixtures   regenerate host/testdata/*.wat and *.wasm (installs wabt)
 #   make plugins-c          rebuild examples/c-policy/plugin/policy.wasm (installs clang, lld)
+#   make plugins-as         rebuild the committed AssemblyScript .wasm (npm ci from the lockfiles)
 #   make plugins-clean      remove built plugins (not the committed .wasm)
 #
 # Go plugins build with the standard toolchain: GOOS=wasip1 GOARCH=wasm
@@ -21,7 +22,17 @@ PLUGINS_FIRST_PARTY := password-default totp email-otp mailer-smtp mailer-outbox
 # Go examples, built as a third party would.
 PLUGINS_GO_EXAMPLES := examples/nist-policy examples/http-mailer examples/hotp
 # Non-Go plugins and fixtures whose .wasm is committed with its source.
-PLUGINS_COMMITTED_WASM := examples/c-policy/plugin/policy.wasm $(wildcard host/testdata/*.wasm)
+PLUGINS_COMMITTED_WASM := examples/c-policy/plugin/policy.wasm $(wildcard host/testdata/*.wasm) \
+	examples/as-totp/as-totp.wasm sdk/assemblyscript/test/codec.wasm
+
+.PHONY: plugins-as plugins-as-check
+# The AssemblyScript modules (sdk/assemblyscript, examples/as-*): rebuilt from source with the
+# npm lockfiles; tests/assemblyscript runs the --check form in `make test` (byte for byte).
+plugins-as:
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	sh sdk/assemblyscript/build.sh
+plugins-as-check:
+	sh sdk/assemblyscript/build.sh --check
 
 .PHONY: plugins plugins-first-party plugins-examples plugins-committed plugins-fixtures plugins-c plugins-clean
 
