@@ -127,7 +127,14 @@ func (c *Cluster) start() error {
 		return err
 	}
 	c.Port = port
-	logFile, err := os.Create(filepath.Join(c.Dir, "postgres.log"))
+	return c.run()
+}
+
+// run starts the postgres server on c.Port over the initialised data folder and waits until it
+// accepts connections.
+func (c *Cluster) run() error {
+	port := c.Port
+	logFile, err := os.OpenFile(filepath.Join(c.Dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -194,6 +201,61 @@ func (c *Cluster) stop() {
 // Stop stops the server now (it is also stopped when the test ends).
 func (c *Cluster) Stop() { c.stop(); c.cmd = nil }
 
+// Restart starts a stopped server again on the same port and data folder (after an immediate
+// shutdown it runs crash recovery first).
+func (c *Cluster) Restart() error {
+	if c.cmd != nil {
+		return fmt.Errorf("pgtest: the server is running")
+	}
+	if err := c.run(); err != nil {
+		return fmt.Errorf("pgtest: restart: %w\n%s", err, c.logTail())
+	}
+	return nil
+}
+
+// Launch starts a cluster outside a Go test (internal/pgtest/cmd/pgcluster); Close stops and
+// removes it. It returns an error where Start skips or fails the test.
+func Launch() (*Cluster, error) {
+	bin := BinDir()
+	if bin == "" {
+		return nil, fmt.Errorf("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres): run `make postgres-deps` (apt-get install postgresql)")
+	}
+	dir, err := os.MkdirTemp("", "gatehouse-pg-")
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: dir, Bin: bin}
+	if err := c.start(); err != nil {
+		tail := c.logTail()
+		c.Close()
+		return nil, fmt.Errorf("pgtest: %v\n%s", err, tail)
+	}
+	return c, nil
+}
+
+// Close stops the server and removes its folder.
+func (c *Cluster) Close() {
+	c.stop()
+	c.cmd = nil
+	os.RemoveAll(c.Dir)
+}
+
+// CreateDatabase creates an empty database and returns its URL.
+func (c *Cluster) CreateDatabase() (string, error) {
+	name := fmt.Sprintf("gatehouse_%d", c.dbs.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", fmt.Errorf("create database: %w", err)
+	}
+	return c.URL(name), nil
+}
+
 // URL returns the URL of database db on the cluster (TCP on loopback, user postgres).
 func (c *Cluster) URL(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.Port, db)
@@ -202,18 +264,11 @@ func (c *Cluster) URL(db string) string {
 // NewDatabase creates an empty database and returns its URL.
 func (c *Cluster) NewDatabase(t testing.TB) string {
 	t.Helper()
-	name := fmt.Sprintf("gatehouse_%d", c.dbs.Add(1))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	u, err := c.CreateDatabase()
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
-	}
-	return c.URL(name)
+	return u
 }
 
 // Database starts a cluster for t and returns the URL of a new database on it.
