@@ -200,6 +200,9 @@ func load(ctx context.Context, h *Host, source string, wasm []byte) (p *plugin, 
 		p.codes[c] = true
 	}
 	p.config = cfg.PluginConfig[desc.ID]
+	if err = ValidateConfig(desc.ConfigSchema, p.config); err != nil {
+		return nil, info, err
+	}
 	p.capsReady.Store(true)
 
 	if err = first.configure(sctx, p.config); err != nil {

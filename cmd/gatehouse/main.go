@@ -92,6 +92,9 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := server.NewLogger(cfg)
+	for _, w := range config.UnknownEnv(os.Environ()) {
+		log.Warn(w)
+	}
 	raiseGOMAXPROCS()
 	srv, err := server.Open(cfg, log)
 	if err != nil {

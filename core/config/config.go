@@ -120,6 +120,10 @@ type Config struct {
 	// HTTPConnections are the named destinations of the http capability, by name: a JSON
 	// object, or the path of a file holding one. Default none.
 	HTTPConnections map[string]host.HTTPConnection
+	// PluginConfig is each plugin's configuration, by plugin id: a JSON object, validated at
+	// start-up against the schema the plugin declares and handed to its configure export.
+	// Given as a JSON object of objects, or @file holding one. Default none.
+	PluginConfig map[string][]byte
 
 	// PasswordPolicies are the password-policy plugin ids that run, in order; all must accept.
 	// Default password.default.
@@ -218,6 +222,15 @@ var settings = []setting{
 		set: func(c *Config, v string) error {
 			conns, err := parseConnections(v)
 			c.HTTPConnections = conns
+			return err
+		}},
+	{flag: "plugin-config", env: "GATEHOUSE_PLUGIN_CONFIG",
+		usage: `configuration of plugins by id, as JSON or @file.json: {"password.nist": {"minLength": 12}, "mailer.httpapi": {"path": "/v3/send"}} ` +
+			`(each checked at start-up against the JSON Schema the plugin declares; a refusal, or an id no plugin has, stops the start; empty: none)`,
+		get: func(c *Config) string { return formatKeys(c.PluginConfig) },
+		set: func(c *Config, v string) error {
+			pc, err := parsePluginConfig(v)
+			c.PluginConfig = pc
 			return err
 		}},
 	list("password-policies", "GATEHOUSE_PASSWORD_POLICIES", "comma-separated password-policy plugin ids, run in order; all must accept", func(c *Config) *[]string { return &c.PasswordPolicies }),
@@ -574,6 +587,107 @@ func parseConnections(v string) (map[string]host.HTTPConnection, error) {
 
 // formatConnections names the connections without their URLs and headers (which may hold
 // credentials).
+// parsePluginConfig reads GATEHOUSE_PLUGIN_CONFIG: a JSON object whose members are the plugins'
+// configurations (JSON objects), inline or in the file named after an @.
+func parsePluginConfig(v string) (map[string][]byte, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, nil
+	}
+	if path, ok := strings.CutPrefix(v, "@"); ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		v = string(b)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(v), &raw); err != nil {
+		return nil, fmt.Errorf(`want a JSON object of configurations by plugin id, such as {"password.nist": {"minLength": 12}} (or @file): %w`, err)
+	}
+	out := make(map[string][]byte, len(raw))
+	for id, r := range raw {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(r, &obj); err != nil || obj == nil {
+			return nil, fmt.Errorf("plugin %q: its configuration must be a JSON object, not %s", id, truncateJSON(r))
+		}
+		out[id] = []byte(r)
+	}
+	return out, nil
+}
+
+func truncateJSON(b []byte) string {
+	if len(b) > 40 {
+		return string(b[:40]) + "…"
+	}
+	return string(b)
+}
+
+func formatKeys[V any](m map[string]V) string {
+	if len(m) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(sortedKeys(m), ", ") + ")"
+}
+
+// UnknownEnv returns a warning for each GATEHOUSE_* variable of environ ("NAME=value" entries,
+// as os.Environ gives them) that is not a setting, with the closest setting's name when one is
+// near: such a variable is a typo or an old name, and silently ignored otherwise.
+func UnknownEnv(environ []string) []string {
+	known := map[string]bool{}
+	for _, n := range EnvNames() {
+		known[n] = true
+	}
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "GATEHOUSE_") || known[name] {
+			continue
+		}
+		msg := name + " is not a setting of gatehouse (ignored)"
+		if best := closest(name, EnvNames()); best != "" {
+			msg += "; did you mean " + best + "?"
+		}
+		out = append(out, msg)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// closest is the name of names nearest to s by edit distance, if it is near enough to be a typo.
+func closest(s string, names []string) string {
+	best, bestD := "", 1<<30
+	for _, n := range names {
+		if d := editDistance(s, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if bestD > max(3, len(strings.TrimPrefix(s, "GATEHOUSE_"))/3) {
+		return ""
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 func formatConnections(m map[string]host.HTTPConnection) string {
 	if len(m) == 0 {
 		return ""

@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -29,6 +31,7 @@ func (s *Server) openPlugins(ctx context.Context) error {
 		SMTP:            s.smtpConfig(),
 		OutboxDir:       filepath.Join(s.cfg.DataDir, "outbox"),
 		HTTPConnections: s.cfg.HTTPConnections,
+		PluginConfig:    s.cfg.PluginConfig,
 		MaxFileSize:     int64(s.cfg.PluginMaxSize),
 		Observer:        metrics.ObservePluginCall,
 	})
@@ -42,7 +45,52 @@ func (s *Server) openPlugins(ctx context.Context) error {
 		_ = h.LoadDir(ctx, s.cfg.PluginsDir)
 	}
 	s.log.Info("plugins ready", "loaded", len(h.IDs("")), "duration", time.Since(start).Round(time.Millisecond))
-	return nil
+	return s.checkConfiguredPlugins()
+}
+
+// checkConfiguredPlugins stops the start when a plugin the operator configured by id (in
+// GATEHOUSE_PLUGIN_CONFIG or GATEHOUSE_PLUGIN_GRANTS) is not loaded: its configuration was
+// refused (by its schema or its configure export: the error names the field), it failed to load,
+// or no plugin has the id. A server that logs "ready" and then answers 500 helps nobody.
+func (s *Server) checkConfiguredPlugins() error {
+	loaded := map[string]bool{}
+	for _, id := range s.plugins.IDs("") {
+		loaded[id] = true
+	}
+	failed := map[string]string{}
+	for _, st := range s.plugins.Status() {
+		if !st.Loaded && st.ID != "" && failed[st.ID] == "" {
+			failed[st.ID] = st.Error
+		}
+	}
+	var errs []error
+	check := func(setting string, ids []string) {
+		for _, id := range ids {
+			switch {
+			case loaded[id]:
+			case failed[id] != "":
+				errs = append(errs, fmt.Errorf("server: plugin %s, configured in %s, did not load: %s", id, setting, failed[id]))
+			default:
+				where := "embedded"
+				if s.cfg.PluginsDir != "" {
+					where += " or in " + s.cfg.PluginsDir
+				}
+				errs = append(errs, fmt.Errorf("server: plugin %s, configured in %s, is not found (no plugin %s has that id; loaded: %s)", id, setting, where, strings.Join(s.plugins.IDs(""), ", ")))
+			}
+		}
+	}
+	check("GATEHOUSE_PLUGIN_CONFIG", sortedIDs(s.cfg.PluginConfig))
+	check("GATEHOUSE_PLUGIN_GRANTS", sortedIDs(s.cfg.PluginGrants))
+	return errors.Join(errs...)
+}
+
+func sortedIDs[V any](m map[string]V) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 // pluginPolicy is a password-policy plugin as a password.Policy. The plugin is looked up at
