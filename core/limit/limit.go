@@ -132,7 +132,7 @@ func (l *Limiter) Guess(f Factor, s Subject, evaluate func() (Outcome, func(stor
 	switch outcome {
 	case Right:
 		err = l.store.Update(func(txn store.Txn) error {
-			if err := l.remove(txn, sl); err != nil {
+			if err := l.resetAfter(txn, s, sl, before); err != nil {
 				return err
 			}
 			if commit != nil {
@@ -189,6 +189,24 @@ func (l *Limiter) failed(state State) State {
 	state.Failures++
 	state.NextAllowed = l.now().Add(l.policy.Delay(state.Failures)).UTC()
 	return state
+}
+
+// resetAfter is the reset of a right guess whose reservation found the state before: the
+// failures counted up to and including this reservation are forgotten, and the reservations
+// other guesses made since (in flight, not yet evaluated) stay counted, so a success in a
+// burst does not give the rest of the burst a fresh allowance.
+func (l *Limiter) resetAfter(txn store.Txn, s Subject, sl slot, before State) error {
+	state, err := l.readState(txn, sl)
+	if err != nil {
+		return err
+	}
+	since := state.Failures - before.Failures - 1
+	if since <= 0 {
+		return l.remove(txn, sl)
+	}
+	state.Failures = since
+	state.NextAllowed = l.now().Add(l.policy.Delay(since)).UTC()
+	return l.writeState(txn, sl, s, state)
 }
 
 // giveBack undoes a reservation whose guess was not evaluated to an outcome.

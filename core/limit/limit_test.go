@@ -348,3 +348,41 @@ func TestSendLimiter(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRightGuessInABurstKeepsTheOthersCounted: 50 parallel uses of one right code (the first
+// evaluated is right, the rest are replays and wrong): the success resets the failures counted
+// before it, not the reservations the rest of the burst made meanwhile, so at most the free
+// failures and the one that starts the delay are evaluated wrong after it.
+func TestRightGuessInABurstKeepsTheOthersCounted(t *testing.T) {
+	st := storetest.Open(t)
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	limiters := []*Limiter{New(st, DefaultPolicy, clock.Now), New(st, DefaultPolicy, clock.Now)}
+	var used atomic.Bool
+	var wrongEvaluated atomic.Int32
+	const P = 50
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < P; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			limiters[i%2].Guess(Password, subject, func() (Outcome, func(store.Txn) error, error) {
+				time.Sleep(time.Millisecond) // an evaluation takes a while: others reserve meanwhile
+				if used.CompareAndSwap(false, true) {
+					return right()
+				}
+				wrongEvaluated.Add(1)
+				return wrong()
+			})
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	if !used.Load() {
+		t.Fatal("the right code was never evaluated")
+	}
+	if got := wrongEvaluated.Load(); got > 6 {
+		t.Fatalf("%d replays evaluated wrong, want at most 6", got)
+	}
+}
