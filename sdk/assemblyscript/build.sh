@@ -20,8 +20,11 @@ targets="
 sdk/assemblyscript|test/asconfig.json|test/codec.wasm
 examples/as-totp|asconfig.json|as-totp.wasm
 "
-[ -d "$root/plugins-as/password-default" ] && targets="$targets
-plugins-as/password-default|asconfig.json|password-default.wasm"
+# The first-party plugins written with the SDK (plugins/<name>/as, beside the Go reference).
+for p in password-default totp email-otp mailer-outbox mailer-smtp; do
+	[ -f "$root/plugins/$p/as/asconfig.json" ] && targets="$targets
+plugins/$p/as|asconfig.json|$p.wasm"
+done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
