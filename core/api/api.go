@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/core/reqctx"
+	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/host"
 )
 
@@ -136,6 +137,9 @@ func (rt *Router) Routes() []*Route { return rt.list }
 // Handler is the fasthttp handler of the router.
 func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
 	reqID := requestID{prefix: rt.reqPfx, seq: rt.reqSeq.Add(1)} // formatted only when logged
+	if h := ctx.Request.Header.Peek("X-Request-Id"); len(h) > 0 && validRequestID(h) {
+		reqID.given = string(h)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			rt.log.Error("panic serving request", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -376,6 +380,10 @@ func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID requestID, err err
 			}
 		}
 		rt.log.Error("plugin call failed", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "plugin", pe.Plugin, "hook", pe.Hook, "code", pe.Code, "error", pe.Error())
+	} else if errors.Is(err, store.ErrUnavailable) {
+		// The database is unreachable (PostgreSQL down or failing over): not the request's fault.
+		env.StatusCode, env.Message = 503, "STORE_UNAVAILABLE"
+		rt.log.Warn("request failed", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "code", env.Message, "error", err.Error())
 	} else {
 		env.StatusCode, env.Message = 500, failure.CodeInternal
 		rt.log.Error("request failed", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "error", err.Error())

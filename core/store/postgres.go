@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -155,7 +156,7 @@ func (p *Postgres) View(fn func(Txn) error) error {
 	defer cancel()
 	tx, err := p.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return fmt.Errorf("store: postgres: %w", err)
+		return pgFailure("", err)
 	}
 	x := &pgTxn{ctx: ctx, tx: tx, readOnly: true}
 	err = fn(x)
@@ -167,7 +168,7 @@ func (p *Postgres) View(fn func(Txn) error) error {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("store: postgres: %w", err)
+		return pgFailure("", err)
 	}
 	x.runHooks(&p.feed)
 	return nil
@@ -194,7 +195,7 @@ func (p *Postgres) updateOnce(fn func(Txn) error) (*pgTxn, error) {
 	defer cancel()
 	tx, err := p.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable, AccessMode: pgx.ReadWrite})
 	if err != nil {
-		return nil, fmt.Errorf("store: postgres: %w", err)
+		return nil, pgFailure("", err)
 	}
 	x := &pgTxn{ctx: ctx, tx: tx}
 	err = fn(x)
@@ -208,9 +209,33 @@ func (p *Postgres) updateOnce(fn func(Txn) error) (*pgTxn, error) {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("store: postgres: commit: %w", err)
+		return nil, pgFailure("commit: ", err)
 	}
 	return x, nil
+}
+
+// pgFailure wraps an error of PostgreSQL (what names the step), as ErrUnavailable too when the
+// database could not be reached.
+func pgFailure(what string, err error) error {
+	if unreachable(err) {
+		return fmt.Errorf("store: postgres: %s%w: %w", what, ErrUnavailable, err)
+	}
+	return fmt.Errorf("store: postgres: %s%w", what, err)
+}
+
+// unreachable reports an error of the connection rather than of the statement: no server to
+// connect to, a connection lost or timed out, the server shutting down or starting (57P01-3),
+// a connection exception (class 08), or a read-only server (25006: a standby, during a
+// failover).
+func unreachable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "25006"
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) || pgconn.SafeToRetry(err)
 }
 
 // retryable reports a serialization failure (40001) or a deadlock (40P01).
@@ -371,7 +396,7 @@ type pgTxn struct {
 
 func (x *pgTxn) fail(err error) error {
 	if err != nil && x.err == nil {
-		x.err = fmt.Errorf("store: postgres: %w", err)
+		x.err = pgFailure("", err)
 	}
 	return x.err
 }

@@ -15,6 +15,11 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict is returned by Update when a transaction kept conflicting after the retries.
 	ErrConflict = errors.New("store: transaction conflict")
+	// ErrUnavailable wraps a failure to reach the database (a store on a server: PostgreSQL
+	// down, unreachable, shutting down or read-only during a failover). The change was not
+	// made, or (a connection lost during the commit) made whole; the API answers 503
+	// STORE_UNAVAILABLE.
+	ErrUnavailable = errors.New("store: unavailable")
 )
 
 // Layout is the version prefix of every key; a layout change gets a new prefix and a migration.
