@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"testing"
@@ -19,9 +20,15 @@ type countingMailer struct {
 	mu    sync.Mutex
 	got   map[string]int
 	block chan struct{}
+	// deaf makes a blocked delivery ignore its context too (a process that died mid-call).
+	deaf bool
 }
 
 func (m *countingMailer) Deliver(ctx context.Context, e Envelope) error {
+	if m.block != nil && m.deaf {
+		<-m.block
+		return errors.New("the process was gone")
+	}
 	if m.block != nil {
 		select {
 		case <-m.block:
@@ -131,4 +138,54 @@ func TestLeaseOfADeadWorkerEnds(t *testing.T) {
 	if got := stuck.counts(); len(got) != 0 {
 		t.Fatalf("the dead worker delivered %v", got)
 	}
+}
+
+// TestRestartedNodeTakesBackItsLeases: a node killed while it held a lease takes the message
+// back when it starts again, without waiting for the lease to end.
+func TestRestartedNodeTakesBackItsLeases(t *testing.T) {
+	st := storetest.Open(t)
+	tpl, _ := NewTemplates("")
+	stuck := &countingMailer{got: map[string]int{}, block: make(chan struct{}), deaf: true}
+	first := &Outbox{Store: st, Templates: tpl, Mailer: stuck, NodeID: "node-a", From: "gh@example.com", Now: time.Now, Log: hclog.NewNullLogger(), Lease: time.Hour}
+	ctx, kill := context.WithCancel(context.Background())
+	stopped := first.Start(ctx)
+	if err := st.Update(func(txn store.Txn) error {
+		return first.Enqueue(txn, Outgoing{To: "a@example.com", Purpose: PurposePasswordReset, Vars: map[string]string{"Code": "1"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for leasedBy(t, st, first) != "node-a" {
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The first run is "killed" in the middle of the delivery: its mailer never returns, so
+	// nothing of it writes again while the second run works; the message stays leased.
+	t.Cleanup(func() { kill(); close(stuck.block); <-stopped })
+
+	m := &countingMailer{got: map[string]int{}}
+	again := &Outbox{Store: st, Templates: tpl, Mailer: m, NodeID: "node-a", From: "gh@example.com", Now: time.Now, Log: hclog.NewNullLogger(), Lease: time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped = again.Start(ctx)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(m.counts()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-stopped
+	if got := m.counts(); len(got) != 1 {
+		t.Fatalf("after the restart %v delivered, want the message once (not after the hour-long lease)", got)
+	}
+}
+
+func leasedBy(t *testing.T, st store.Store, o *Outbox) string {
+	t.Helper()
+	var by string
+	st.View(func(txn store.Txn) error {
+		return txn.Scan(outboxPrefix, func(k, v []byte) bool {
+			if e, err := o.decode(k, v); err == nil {
+				by = e.LeasedBy
+			}
+			return false
+		})
+	})
+	return by
 }

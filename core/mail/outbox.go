@@ -26,10 +26,15 @@ type Envelope struct {
 	To        []string  `json:"to"`
 	Purpose   string    `json:"purpose"`
 	CreatedAt time.Time `json:"createdAt"`
+	// RequestID names the request that queued the message, so the delivery (its plugin call
+	// and log lines, in the worker) can be found with the request; "" outside a request.
+	RequestID string `json:"requestId,omitempty"`
 	Rendered
 	Attempts    int       `json:"attempts"`
 	NextAttempt time.Time `json:"nextAttempt"`
 	LastError   string    `json:"lastError,omitempty"`
+	// LeasedBy is the node whose worker claimed the message (Outbox.NodeID), while it holds it.
+	LeasedBy string `json:"leasedBy,omitempty"`
 }
 
 // Mailer delivers a message (the mailer plugin, through the plugin host).
@@ -53,6 +58,8 @@ type Outgoing struct {
 	Vars     map[string]string
 	Origin   string
 	Language string
+	// RequestID names the request that queues the message (auth.MailContext); optional.
+	RequestID string
 }
 
 // Outbox queues rendered messages in the store and delivers them.
@@ -76,6 +83,11 @@ type Outbox struct {
 	// that dies holding it only delays it until the lease ends (then another delivers it).
 	// Default 2 minutes (more than a delivery's 30 s timeout).
 	Lease time.Duration
+	// NodeID names this node's worker in its leases, the same across restarts of the node (the
+	// server keeps it in the data folder). A worker starting takes back at once the leases its
+	// node held: they belong to an incarnation that died (kill -9) in the middle of a delivery,
+	// so its messages need not wait for the lease to end. Empty: no lease is taken back.
+	NodeID string
 
 	wake      chan struct{}
 	delivered atomic.Uint64
@@ -133,7 +145,7 @@ func (o *Outbox) Enqueue(txn store.Txn, m Outgoing) error {
 		return err
 	}
 	id := fmt.Sprintf("%016x-%s", now.UnixNano(), hex.EncodeToString(rnd[:]))
-	e := Envelope{ID: id, From: o.From, To: []string{m.To}, Purpose: m.Purpose, CreatedAt: now, Rendered: r, NextAttempt: now}
+	e := Envelope{ID: id, From: o.From, To: []string{m.To}, Purpose: m.Purpose, CreatedAt: now, RequestID: m.RequestID, Rendered: r, NextAttempt: now}
 	key := append(append([]byte{}, outboxPrefix...), id...)
 	v, err := o.encode(key, e)
 	if err != nil {
@@ -187,6 +199,9 @@ func (o *Outbox) Start(ctx context.Context) <-chan struct{} {
 		o.Lease = 2 * time.Minute
 	}
 	o.Store.Subscribe(store.TopicOutbox, func(string) { o.Wake() })
+	if err := o.releaseOwnLeases(); err != nil {
+		o.Log.Error("outbox: cannot take back the leases of this node's previous run; they end by themselves", "error", err)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -260,6 +275,43 @@ func (o *Outbox) deliverDue(ctx context.Context) time.Time {
 	return next
 }
 
+// releaseOwnLeases makes every message leased by this node (a previous run that died) due now.
+func (o *Outbox) releaseOwnLeases() error {
+	if o.NodeID == "" {
+		return nil
+	}
+	return o.Store.Update(func(txn store.Txn) error {
+		type leased struct {
+			key []byte
+			e   Envelope
+		}
+		var own []leased
+		if err := txn.Scan(outboxPrefix, func(k, v []byte) bool {
+			if e, err := o.decode(k, v); err == nil && e.LeasedBy == o.NodeID {
+				own = append(own, leased{k, e})
+			}
+			return true
+		}); err != nil {
+			return err
+		}
+		for _, l := range own {
+			l.e.LeasedBy = ""
+			l.e.NextAttempt = o.Now().UTC()
+			v, err := o.encode(l.key, l.e)
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(l.key, v, 0); err != nil {
+				return err
+			}
+		}
+		if len(own) > 0 {
+			o.Log.Info("outbox: took back the messages this node held when it stopped", "count", len(own))
+		}
+		return nil
+	})
+}
+
 // claim takes the message id for delivery for one lease: in one transaction it checks the
 // message is still there and due, and moves its next attempt to the end of the lease. ok is
 // false when another worker claimed it first or it left the outbox.
@@ -283,6 +335,7 @@ func (o *Outbox) claim(id string) (e Envelope, ok bool, err error) {
 		}
 		leased := e
 		leased.NextAttempt = now.Add(o.Lease).UTC()
+		leased.LeasedBy = o.NodeID
 		stored, err := o.encode(key, leased)
 		if err != nil {
 			return err
@@ -297,15 +350,19 @@ func (o *Outbox) claim(id string) (e Envelope, ok bool, err error) {
 // next attempt time, or zero when the message left the outbox.
 func (o *Outbox) deliver(ctx context.Context, e Envelope) time.Time {
 	key := append(append([]byte{}, outboxPrefix...), e.ID...)
+	log := o.Log
+	if e.RequestID != "" {
+		log = log.With("request_id", e.RequestID)
+	}
 	callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err := o.Mailer.Deliver(callCtx, e)
 	cancel()
 	if err == nil {
 		o.delivered.Add(1)
 		if err := o.Store.Update(func(txn store.Txn) error { return txn.Delete(key) }); err != nil {
-			o.Log.Error("outbox: delivered but not removed; it may be sent again", "message", e.ID, "error", err)
+			log.Error("outbox: delivered but not removed; it may be sent again", "message", e.ID, "error", err)
 		}
-		o.Log.Debug("mail delivered", "message", e.ID, "purpose", e.Purpose)
+		log.Debug("mail delivered", "message", e.ID, "purpose", e.Purpose)
 		return time.Time{}
 	}
 	o.failed.Add(1)
@@ -314,21 +371,21 @@ func (o *Outbox) deliver(ctx context.Context, e Envelope) time.Time {
 	var perm *PermanentError
 	if errors.As(err, &perm) || o.Now().Sub(e.CreatedAt) > o.GiveUpAfter {
 		o.dropped.Add(1)
-		o.Log.Error("mail dropped", "message", e.ID, "purpose", e.Purpose, "attempts", e.Attempts, "error", err)
+		log.Error("mail dropped", "message", e.ID, "purpose", e.Purpose, "attempts", e.Attempts, "error", err)
 		if err := o.Store.Update(func(txn store.Txn) error { return txn.Delete(key) }); err != nil {
-			o.Log.Error("outbox: cannot drop message", "message", e.ID, "error", err)
+			log.Error("outbox: cannot drop message", "message", e.ID, "error", err)
 		}
 		return time.Time{}
 	}
 	delay := o.Backoff << min(e.Attempts-1, 10)
 	e.NextAttempt = o.Now().Add(min(delay, time.Hour)).UTC()
-	o.Log.Warn("mail delivery failed; will retry", "message", e.ID, "purpose", e.Purpose, "attempts", e.Attempts, "retry_at", e.NextAttempt, "error", err)
+	log.Warn("mail delivery failed; will retry", "message", e.ID, "purpose", e.Purpose, "attempts", e.Attempts, "retry_at", e.NextAttempt, "error", err)
 	v, err := o.encode(key, e)
 	if err == nil {
 		err = o.Store.Update(func(txn store.Txn) error { return txn.Set(key, v, 0) })
 	}
 	if err != nil {
-		o.Log.Error("outbox: cannot reschedule message", "message", e.ID, "error", err)
+		log.Error("outbox: cannot reschedule message", "message", e.ID, "error", err)
 	}
 	return e.NextAttempt
 }

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -130,7 +131,11 @@ func (s *Server) assemble() error {
 	if err != nil {
 		return err
 	}
-	s.outbox = &mail.Outbox{Store: s.store, Templates: templates, Mailer: transport, Sealer: sealer, From: cfg.SMTPFrom, Now: now, Log: s.log.Named("mail")}
+	nodeID, err := nodeID(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	s.outbox = &mail.Outbox{Store: s.store, Templates: templates, Mailer: transport, Sealer: sealer, NodeID: nodeID, From: cfg.SMTPFrom, Now: now, Log: s.log.Named("mail")}
 	s.auth = &auth.Service{
 		Store:            s.store,
 		Hasher:           password.NewHasher(password.Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads}, cfg.HashConcurrency, cfg.HashQueueTimeout),
@@ -175,6 +180,23 @@ func (s *Server) assemble() error {
 	// would otherwise hold until the next GC cycle: give it back now, once.
 	debug.FreeOSMemory()
 	return nil
+}
+
+// nodeID returns this node's id, kept in the data folder (created on the first start): the same
+// across restarts, different for each node sharing a store.
+func nodeID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "node.id")
+	if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) > 0 {
+		return string(bytes.TrimSpace(b)), nil
+	}
+	id := token.RandomID()
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("server: node id: %w", err)
+	}
+	return id, nil
 }
 
 // mailTransport returns the configured mailer plugin as the outbox's mail.Mailer.
