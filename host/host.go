@@ -124,6 +124,12 @@ type Config struct {
 	// by name; New refuses an invalid one. Default none.
 	HTTPConnections map[string]HTTPConnection
 
+	// RequestID returns the id of the request a hook call is made for, read
+	// from the call's context (the server reads core/reqctx). It fills the
+	// request_id of every call whose input names none, and the host's and the
+	// plugin's log lines of the call carry it as request_id. Default: none.
+	RequestID func(context.Context) string
+
 	// grantAll grants every capability a module imports (Inspect only).
 	grantAll bool
 }

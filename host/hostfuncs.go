@@ -83,7 +83,7 @@ var coreFuncs = map[string]hostFunc{
 			if level < hclog.Trace || level > hclog.Error {
 				level = hclog.Info
 			}
-			p.logLine(level, "log", b)
+			p.logLine(level, "log", b, callRequestID(ctx))
 		}
 	}},
 	abi.FuncLogEnabled: {params: []api.ValueType{i32}, results: []api.ValueType{i32}, fn: func(p *plugin) api.GoModuleFunc {
@@ -190,7 +190,7 @@ func newCapability(funcs map[string]hostFunc) capabilityImpl {
 
 const maxLogLine = 1024
 
-func (p *plugin) logLine(level hclog.Level, stream string, b []byte) {
+func (p *plugin) logLine(level hclog.Level, stream string, b []byte, requestID string) {
 	if p.log.GetLevel() > level {
 		return
 	}
@@ -201,7 +201,12 @@ func (p *plugin) logLine(level hclog.Level, stream string, b []byte) {
 	if !ok {
 		return
 	}
-	p.log.Log(level, truncate(strings.ToValidUTF8(string(b), "\uFFFD"), maxLogLine), "stream", stream)
+	msg := truncate(strings.ToValidUTF8(string(b), "\uFFFD"), maxLogLine)
+	if requestID != "" {
+		p.log.Log(level, msg, "stream", stream, "request_id", requestID)
+		return
+	}
+	p.log.Log(level, msg, "stream", stream)
 }
 
 func truncate(s string, n int) string {
@@ -243,7 +248,7 @@ func (w *logWriter) Write(b []byte) (int, error) {
 			w.buf = append(w.buf, line[:max(0, min(room, len(line)))]...)
 			line = w.buf
 		}
-		w.p.logLine(w.level, w.stream, line)
+		w.p.logLine(w.level, w.stream, line, "")
 		w.buf = w.buf[:0]
 		b = b[i+1:]
 	}

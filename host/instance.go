@@ -228,7 +228,11 @@ func (p *plugin) call(ctx context.Context, hook string, input []byte, accept fun
 		p.failures.Add(1)
 		// The cause on one line (a trap's "wasm error: ...", the plugin's own failure reason),
 		// then the whole error (a trap's stack trace).
-		p.log.Warn("plugin call failed", "hook", hook, "code", perr.Code, "cause", firstLine(perr.Err), "error", perr.Err)
+		log := p.log
+		if id := callRequestID(ctx); id != "" {
+			log = log.With("request_id", id)
+		}
+		log.Warn("plugin call failed", "hook", hook, "code", perr.Code, "cause", firstLine(perr.Err), "error", perr.Err)
 		return perr
 	}
 	return nil

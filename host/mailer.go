@@ -23,7 +23,9 @@ type Mail struct {
 	To []string
 	// Subject, Text and HTML are the rendered message; HTML may be "".
 	Subject, Text, HTML string
-	// RequestID goes to the plugin for its logs. Optional.
+	// RequestID goes to the plugin for its logs: the request that queued
+	// the message. Optional: by default the one Config.RequestID reads from
+	// the call's context.
 	RequestID string
 }
 
@@ -73,6 +75,7 @@ func (m *Mailer) ID() string { return m.p.desc.ID }
 // The hook's deadline is 30 s by default (Config.HookTimeouts).
 func (m *Mailer) Deliver(ctx context.Context, in Mail) error {
 	in.To = slices.Clone(in.To) // sanitised below: not the caller's
+	ctx, in.RequestID = m.p.host.withRequestID(ctx, in.RequestID)
 	for _, s := range append([]*string{&in.MessageID, &in.From, &in.Subject, &in.Text, &in.HTML, &in.RequestID}, ptrs(in.To)...) {
 		if !utf8.ValidString(*s) {
 			*s = strings.ToValidUTF8(*s, "\uFFFD")

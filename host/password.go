@@ -22,7 +22,8 @@ type PasswordCheck struct {
 	Field string
 	// ServiceName is the service's display name (a context word).
 	ServiceName string
-	// RequestID goes to the plugin for its logs. Optional.
+	// RequestID goes to the plugin for its logs. Optional: by default the
+	// one Config.RequestID reads from the call's context.
 	RequestID string
 }
 
@@ -63,6 +64,7 @@ func (pp *PasswordPolicy) Check(ctx context.Context, in PasswordCheck) (Password
 	if in.Field == "" {
 		in.Field = "password"
 	}
+	ctx, in.RequestID = pp.p.host.withRequestID(ctx, in.RequestID)
 	// ABI v1: every string the host sends is valid UTF-8.
 	for _, s := range []*string{&in.Password, &in.Email, &in.Field, &in.ServiceName, &in.RequestID} {
 		if !utf8.ValidString(*s) {

@@ -52,7 +52,8 @@ type TwoFactorCodes = abi.TwoFactorCodes
 type TwoFactorCall struct {
 	// Now is the time the method decides by. Default: the host's Clock.
 	Now time.Time
-	// RequestID goes to the plugin for its logs. Optional.
+	// RequestID goes to the plugin for its logs. Optional: by default the
+	// one Config.RequestID reads from the call's context.
 	RequestID string
 	// UserID, Email and ServiceName (the issuer an authenticator app shows)
 	// describe the user.
@@ -175,6 +176,7 @@ func (m *TwoFactorMethod) call(ctx context.Context, hook string, in TwoFactorCal
 	if !slices.Contains(p.hooks, hook) {
 		return TwoFactorOutcome{}, p.fail(hook, CodeUnavailable, fmt.Errorf("%s does not implement %s", p.name(), hook))
 	}
+	ctx, in.RequestID = p.host.withRequestID(ctx, in.RequestID)
 	now := in.Now
 	if now.IsZero() {
 		now = p.host.cfg.Clock()

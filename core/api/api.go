@@ -142,7 +142,7 @@ func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			rt.log.Error("panic serving request", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			rt.log.Error("panic serving request", "request_id", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			ctx.Response.Reset()
 			rt.renderError(ctx, reqID, errors.New("panic"))
 		}
@@ -169,7 +169,7 @@ func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
 	noStore(ctx)
 	route.metrics.Observe(ctx.Response.StatusCode(), time.Since(start))
 	if rt.log.IsDebug() {
-		rt.log.Debug("request", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "method", route.Method, "route", route.Path,
+		rt.log.Debug("request", "request_id", reqID.String(), "client", rt.clientIP(ctx).String(), "method", route.Method, "route", route.Path,
 			"status", ctx.Response.StatusCode(), "duration", time.Since(start))
 	}
 }
@@ -345,14 +345,41 @@ type envelope struct {
 	RetryAfter *int64 `json:"retryAfter,omitempty"`
 }
 
-// requestID names a request in the log and the X-Request-Id header of a 5xx answer.
+// requestID names a request in the log (request_id), in every plugin call it makes and in the
+// X-Request-Id header of a 5xx answer: the client's (or its proxy's) X-Request-Id when it sent a
+// valid one, else the router's own.
 type requestID struct {
 	prefix string
 	seq    uint64
+	given  string
 }
 
 // String formats the id.
-func (r requestID) String() string { return r.prefix + strconv.FormatUint(r.seq, 10) }
+func (r requestID) String() string {
+	if r.given != "" {
+		return r.given
+	}
+	return r.prefix + strconv.FormatUint(r.seq, 10)
+}
+
+// maxRequestIDLen is the longest X-Request-Id taken from a request.
+const maxRequestIDLen = 64
+
+// validRequestID reports whether a request's X-Request-Id is used as its id: 1 to 64 of
+// A-Z a-z 0-9 and "-_.:" (a UUID, a proxy's hex id), nothing a log line would need to quote.
+func validRequestID(h []byte) bool {
+	if len(h) > maxRequestIDLen {
+		return false
+	}
+	for _, c := range h {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID requestID, err error) {
 	env := envelope{}
@@ -364,7 +391,7 @@ func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID requestID, err err
 			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.FormatInt(secs, 10))
 		}
 		if fe.Status >= 500 {
-			rt.log.Warn("request failed", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "code", fe.Code)
+			rt.log.Warn("request failed", "request_id", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "code", fe.Code)
 		}
 	} else if pe := (*host.PluginError)(nil); errors.As(err, &pe) {
 		// A plugin fault fails closed: 500 with the host's message code, or 503 when the plugin
@@ -379,14 +406,14 @@ func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID requestID, err err
 				ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.FormatInt(secs, 10))
 			}
 		}
-		rt.log.Error("plugin call failed", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "plugin", pe.Plugin, "hook", pe.Hook, "code", pe.Code, "error", pe.Error())
+		rt.log.Error("plugin call failed", "request_id", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "plugin", pe.Plugin, "hook", pe.Hook, "code", pe.Code, "error", pe.Error())
 	} else if errors.Is(err, store.ErrUnavailable) {
 		// The database is unreachable (PostgreSQL down or failing over): not the request's fault.
 		env.StatusCode, env.Message = 503, "STORE_UNAVAILABLE"
-		rt.log.Warn("request failed", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "code", env.Message, "error", err.Error())
+		rt.log.Warn("request failed", "request_id", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "code", env.Message, "error", err.Error())
 	} else {
 		env.StatusCode, env.Message = 500, failure.CodeInternal
-		rt.log.Error("request failed", "request", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "error", err.Error())
+		rt.log.Error("request failed", "request_id", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "error", err.Error())
 	}
 	if env.StatusCode >= 500 {
 		// The id that finds the request in the log; the body keeps the contract's three keys.

@@ -21,7 +21,7 @@ var (
 )
 
 func authMailContext(req *Request) auth.MailContext {
-	return auth.MailContext{Origin: req.Query["origin"], Language: req.Query["language"]}
+	return auth.MailContext{Origin: req.Query["origin"], Language: req.Query["language"], RequestID: req.id.String()}
 }
 
 // MailRoutes returns the password-reset and email-transfer routes.
@@ -62,7 +62,7 @@ func MailRoutes(a *auth.Service) []*Route {
 			OK:     Doc{Description: "null; the old address gets a notice"},
 			Errors: map[int][]string{401: {auth.CodeOTPInvalid}, 409: {auth.CodeNewEmailInUse, auth.CodeNoPendingTransfer}},
 			Handle: func(req *Request) (Response, error) {
-				return Response{}, a.CompleteTransfer(req.Principal, req.Body["otp"])
+				return Response{}, a.CompleteTransfer(req.Ctx, req.Principal, req.Body["otp"])
 			}},
 	}
 }

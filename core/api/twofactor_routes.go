@@ -26,7 +26,7 @@ func duration(d time.Duration) any {
 }
 
 func mailContext(req *Request) twofactor.MailContext {
-	return twofactor.MailContext{Origin: req.Query["origin"], Language: req.Query["language"]}
+	return twofactor.MailContext{Origin: req.Query["origin"], Language: req.Query["language"], RequestID: req.id.String()}
 }
 
 // TwoFactorRoutes returns GET /user/2fa, the routes of each registered method, and the

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/core/otp"
 	"github.com/gatehouse/gatehouse/core/password"
+	"github.com/gatehouse/gatehouse/core/reqctx"
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/core/token"
@@ -209,7 +210,7 @@ func (s *Service) Register(ctx context.Context, email, pw string, admin bool) (u
 	if err := s.Store.Update(func(txn store.Txn) error { return account.Create(txn, acct) }); err != nil {
 		return 0, err
 	}
-	s.Log.Info("account created", "user", id)
+	reqctx.Logger(ctx, s.Log).Info("account created", "user", id)
 	return id, nil
 }
 
@@ -278,7 +279,7 @@ func (s *Service) Login(ctx context.Context, username, pw string) (string, token
 		newHash := ""
 		if rehash {
 			if newHash, err = s.Hasher.Hash(ctx, pw); err != nil {
-				s.Log.Warn("password hash upgrade postponed", "user", acct.ID, "error", err)
+				reqctx.Logger(ctx, s.Log).Warn("password hash upgrade postponed", "user", acct.ID, "error", err)
 				newHash = ""
 			}
 		}

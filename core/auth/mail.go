@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/limit"
 	"github.com/gatehouse/gatehouse/core/mail"
 	"github.com/gatehouse/gatehouse/core/otp"
+	"github.com/gatehouse/gatehouse/core/reqctx"
 	"github.com/gatehouse/gatehouse/core/store"
 )
 
@@ -41,9 +42,13 @@ type Mailer interface {
 	Check(purpose, origin, language string) error
 }
 
-// MailContext selects the branding and language of an email.
+// MailContext selects the branding and language of an email, and names the request that
+// queues it.
 type MailContext struct {
 	Origin, Language string
+	// RequestID is the request's id (reqctx): the queued message carries it to its delivery's
+	// plugin call and log lines.
+	RequestID string
 }
 
 // Links builds the links that emails carry.
@@ -121,7 +126,7 @@ func (s *Service) SendReset(email, purpose string, mc MailContext) error {
 		if purpose == mail.PurposeForgotPassword {
 			vars["Link"] = s.Links.ResetLink(mc.Origin, acct.Email, code)
 		}
-		return s.Mail.Enqueue(txn, mail.Outgoing{To: acct.Email, Purpose: purpose, Vars: s.MailVars(vars), Origin: mc.Origin, Language: mc.Language})
+		return s.Mail.Enqueue(txn, mail.Outgoing{To: acct.Email, Purpose: purpose, Vars: s.MailVars(vars), Origin: mc.Origin, Language: mc.Language, RequestID: mc.RequestID})
 	})
 }
 
@@ -242,7 +247,7 @@ func (s *Service) InitiateTransfer(p Principal, newEmail string, mc MailContext)
 			return err
 		}
 		return s.Mail.Enqueue(txn, mail.Outgoing{To: newEmail, Purpose: mail.PurposeTransferCode,
-			Vars: s.MailVars(map[string]string{"Code": code, "Email": acct.Email, "NewEmail": newEmail}), Origin: mc.Origin, Language: mc.Language})
+			Vars: s.MailVars(map[string]string{"Code": code, "Email": acct.Email, "NewEmail": newEmail}), Origin: mc.Origin, Language: mc.Language, RequestID: mc.RequestID})
 	})
 	if err != nil {
 		return err
@@ -259,8 +264,8 @@ func RecipientFactor(f limit.Factor) limit.Factor {
 }
 
 // CompleteTransfer moves p's account to the pending new address with its code and tells the
-// old address.
-func (s *Service) CompleteTransfer(p Principal, code string) error {
+// old address. ctx names the request (reqctx) in the notice's delivery.
+func (s *Service) CompleteTransfer(ctx context.Context, p Principal, code string) error {
 	var result error
 	err := s.Store.Update(func(txn store.Txn) error {
 		result = nil
@@ -290,7 +295,7 @@ func (s *Service) CompleteTransfer(p Principal, code string) error {
 		}
 		return s.Mail.Enqueue(txn, mail.Outgoing{To: oldEmail, Purpose: mail.PurposeTransferNotice,
 			Vars:   s.MailVars(map[string]string{"Email": oldEmail, "NewEmail": data["newEmail"]}),
-			Origin: data["origin"], Language: data["language"]})
+			Origin: data["origin"], Language: data["language"], RequestID: reqctx.ID(ctx)})
 	})
 	if err != nil {
 		return err

@@ -9,6 +9,8 @@ package reqctx
 import (
 	"context"
 	"net/netip"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // Info describes a request's origin.
@@ -51,4 +53,19 @@ func From(ctx context.Context) (Info, bool) {
 		return v.RequestInfo(), true
 	}
 	return Info{}, false
+}
+
+// ID returns the id of the request ctx belongs to, "" outside a request.
+func ID(ctx context.Context) string {
+	info, _ := From(ctx)
+	return info.RequestID
+}
+
+// Logger returns log with the request_id of the request ctx belongs to, so a use case's log
+// lines name the request; log itself outside a request.
+func Logger(ctx context.Context, log hclog.Logger) hclog.Logger {
+	if id := ID(ctx); id != "" {
+		return log.With("request_id", id)
+	}
+	return log
 }

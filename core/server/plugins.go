@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/core/password"
+	"github.com/gatehouse/gatehouse/core/reqctx"
 	"github.com/gatehouse/gatehouse/host"
 )
 
@@ -34,6 +35,8 @@ func (s *Server) openPlugins(ctx context.Context) error {
 		PluginConfig:    s.cfg.PluginConfig,
 		MaxFileSize:     int64(s.cfg.PluginMaxSize),
 		Observer:        metrics.ObservePluginCall,
+		RequestID:       reqctx.ID, // every plugin call of a request names it
+
 	})
 	if err != nil {
 		return err

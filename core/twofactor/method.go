@@ -28,7 +28,8 @@ type Method interface {
 
 // Request is the input of every hook.
 type Request struct {
-	Now         time.Time
+	Now time.Time
+	// RequestID names the request the call is made for (reqctx), for the method's logs.
 	RequestID   string
 	UserID      uint64
 	Email       string

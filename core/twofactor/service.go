@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/mail"
 	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/core/recovery"
+	"github.com/gatehouse/gatehouse/core/reqctx"
 	"github.com/gatehouse/gatehouse/core/seal"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/core/token"
@@ -192,7 +193,7 @@ func (s *Service) request(ctx context.Context, txn store.Txn, p auth.Principal, 
 		}
 		return Request{}, err
 	}
-	return Request{Now: s.Now(), UserID: p.UserID, Email: acct.Email, ServiceName: s.Auth.ServiceName, State: state}, nil
+	return Request{Now: s.Now(), RequestID: reqctx.ID(ctx), UserID: p.UserID, Email: acct.Email, ServiceName: s.Auth.ServiceName, State: state}, nil
 }
 
 // readRecord reads the user's record of a method and the request to pass to it.
@@ -204,7 +205,7 @@ func (s *Service) readRecord(ctx context.Context, p auth.Principal, info Info) (
 		var err error
 		rec, found, err = records{s.Sealer}.get(txn, p.UserID, info.ID)
 		if errors.Is(err, errCorrupt) {
-			s.Log.Error("2FA state does not open with the master key", "user", p.UserID, "method", info.ID)
+			reqctx.Logger(ctx, s.Log).Error("2FA state does not open with the master key", "user", p.UserID, "method", info.ID)
 			return failure.Internal(info.Codes.Corrupt)
 		}
 		if err != nil {
@@ -279,7 +280,7 @@ func (s *Service) Setup(ctx context.Context, p auth.Principal, methodID string, 
 	img := res.Image
 	if img == nil && strings.HasPrefix(res.URI, "otpauth://") {
 		if img, err = qrPNG(res.URI); err != nil {
-			s.Log.Warn("QR code not rendered", "method", info.ID, "error", err)
+			reqctx.Logger(ctx, s.Log).Warn("QR code not rendered", "method", info.ID, "error", err)
 		}
 	}
 	if img != nil {
@@ -407,12 +408,12 @@ func (s *Service) enqueue(txn store.Txn, userID uint64, info Info, msgs []Messag
 	for _, msg := range msgs {
 		purpose, err := mail.MethodPurpose(info.ID, msg.Template)
 		if err != nil {
-			s.Log.Error("2FA method asked for a template outside its namespace; nothing sent", "user", userID, "method", info.ID, "template", truncate(msg.Template, 64))
+			s.Log.Error("2FA method asked for a template outside its namespace; nothing sent", "request_id", mc.RequestID, "user", userID, "method", info.ID, "template", truncate(msg.Template, 64))
 			return failure.Internal(CodeMethodMailRefused)
 		}
 		addr, ok := to.resolve(msg.To)
 		if !ok {
-			s.Log.Error("2FA method asked to mail an address that is not the user's; nothing sent", "user", userID, "method", info.ID)
+			s.Log.Error("2FA method asked to mail an address that is not the user's; nothing sent", "request_id", mc.RequestID, "user", userID, "method", info.ID)
 			return failure.Internal(CodeMethodMailRefused)
 		}
 		if account.NormalizeEmail(addr) != account.NormalizeEmail(to.account) {
@@ -423,7 +424,7 @@ func (s *Service) enqueue(txn store.Txn, userID uint64, info Info, msgs []Messag
 				return err
 			}
 		}
-		out := mail.Outgoing{To: addr, Purpose: purpose, Vars: s.methodMailVars(to.account, msg.Vars), Origin: mc.Origin, Language: mc.Language}
+		out := mail.Outgoing{To: addr, Purpose: purpose, Vars: s.methodMailVars(to.account, msg.Vars), Origin: mc.Origin, Language: mc.Language, RequestID: mc.RequestID}
 		if err := s.Auth.Mail.Enqueue(txn, out); err != nil {
 			return err
 		}
