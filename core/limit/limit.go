@@ -124,6 +124,11 @@ const (
 // the guess counted as a failure.
 func (l *Limiter) Guess(f Factor, s Subject, evaluate func() (Outcome, func(store.Txn) error, error)) error {
 	sl := l.slotOf("limit", f, s)
+	// Guesses on one subject run one at a time in this process, evaluation included: a
+	// success then resets only what was evaluated before it (and what other processes have in
+	// flight, at most one guess each), and a burst of one right code is evaluated right once.
+	unlock := l.locks.lock(sl.lockKey())
+	defer unlock()
 	before, err := l.reserve(f, s, sl)
 	if err != nil {
 		return err
@@ -164,10 +169,6 @@ func (l *Limiter) Guess(f Factor, s Subject, evaluate func() (Outcome, func(stor
 // reserve counts one guess on sl as a failure, or returns the 429 when the subject must wait.
 // It returns the state before the reservation.
 func (l *Limiter) reserve(f Factor, s Subject, sl slot) (State, error) {
-	// The store decides; the in-process lock only spares a burst on one subject the conflict
-	// retries of optimistic transactions.
-	unlock := l.locks.lock(sl.lockKey())
-	defer unlock()
 	var before State
 	err := l.store.Update(func(txn store.Txn) error {
 		state, err := l.readState(txn, sl)

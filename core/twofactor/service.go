@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -161,8 +162,12 @@ func (s *Service) readStatus(userID uint64) (map[string]any, error) {
 		}
 		methods := make([]map[string]any, 0, len(entries))
 		for _, e := range entries {
-			methods = append(methods, map[string]any{"id": e.Method, "completedAt": e.CompletedAt})
+			entry := map[string]any{"id": e.Method, "completedAt": e.CompletedAt}
 			m, ok := s.methods[e.Method]
+			if ok && m.Info().Weak {
+				entry["weak"] = true // weaker than an authenticator app (email)
+			}
+			methods = append(methods, entry)
 			if !ok || m.Info().SummaryKey == "" {
 				continue
 			}
@@ -217,10 +222,14 @@ func (s *Service) readRecord(ctx context.Context, p auth.Principal, info Info) (
 	return rec, found, req, err
 }
 
-// SetupResult is what setup shows: an otpauth URL and its QR code, or nothing.
+// SetupResult is what setup shows: an otpauth URL, its QR code and the secret to type in by hand,
+// or nothing.
 type SetupResult struct {
 	URL string `json:"url"`
 	QR  string `json:"qr,omitempty"`
+	// Secret is the secret of URL for manual entry in an authenticator app (base32 for TOTP):
+	// the method's own, else the otpauth URL's secret parameter; omitted when there is none.
+	Secret string `json:"secret,omitempty"`
 }
 
 // Setup enrols a new pending secret for the method (replacing a pending one; an active one
@@ -276,7 +285,10 @@ func (s *Service) Setup(ctx context.Context, p auth.Principal, methodID string, 
 	if res.URI == "" {
 		return nil, nil
 	}
-	out := &SetupResult{URL: res.URI}
+	out := &SetupResult{URL: res.URI, Secret: res.Secret}
+	if out.Secret == "" {
+		out.Secret = otpauthSecret(res.URI)
+	}
 	img := res.Image
 	if img == nil && strings.HasPrefix(res.URI, "otpauth://") {
 		if img, err = qrPNG(res.URI); err != nil {
@@ -287,6 +299,18 @@ func (s *Service) Setup(ctx context.Context, p auth.Principal, methodID string, 
 		out.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(img)
 	}
 	return out, nil
+}
+
+// otpauthSecret is the secret parameter of an otpauth:// URL, "" for another URL or none.
+func otpauthSecret(uri string) string {
+	if !strings.HasPrefix(uri, "otpauth://") {
+		return ""
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("secret")
 }
 
 // CodeInvalidEmail is the 400 message for an address that is not one.
@@ -478,6 +502,19 @@ func (s *Service) used(userID uint64, info Info, key string) (bool, error) {
 	return used, err
 }
 
+// usedIn reports whether replay key was used, read in txn (so a transaction that marks it
+// meanwhile conflicts with txn).
+func usedIn(txn store.Txn, userID uint64, info Info, key string) (bool, error) {
+	if key == "" {
+		return false, nil
+	}
+	_, err := txn.Get(replayKey(userID, info.ID, key))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func markUsed(txn store.Txn, userID uint64, info Info, key string) error {
 	if key == "" {
 		return nil
@@ -524,6 +561,13 @@ func (s *Service) guessCode(ctx context.Context, p auth.Principal, info Info, pi
 			return limit.Wrong, nil, failure.Unauthorized(info.Codes.Invalid)
 		}
 		return limit.Right, func(txn store.Txn) error {
+			// The replay check again, against the marks in force at commit: the same code
+			// checked at once on another node (or in another guess of this burst) wins once.
+			if used, err := usedIn(txn, p.UserID, info, res.ReplayKey); err != nil {
+				return err
+			} else if used {
+				return failure.Unauthorized(info.Codes.Invalid)
+			}
 			if err := markUsed(txn, p.UserID, info, res.ReplayKey); err != nil {
 				return err
 			}
