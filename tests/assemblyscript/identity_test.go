@@ -12,6 +12,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	pqtotp "github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse/gatehouse/host"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
@@ -136,9 +140,106 @@ func TestPasswordDefaultIdentical(t *testing.T) {
 
 // The committed first-party AssemblyScript plugins pass `gatehouse plugin test`'s kit.
 func TestFirstPartyASConformance(t *testing.T) {
-	for _, name := range []string{"password-default"} {
+	for _, name := range []string{"password-default", "totp"} {
 		t.Run(name, func(t *testing.T) {
 			sdktest.Conformance(t, filepath.Join("..", "..", "plugins", name, "as", name+".wasm"))
 		})
+	}
+}
+
+// twoFactorPair returns the Go and AS methods of a pair.
+func twoFactorPair(t *testing.T, p *pair) (goM, asM *host.TwoFactorMethod) {
+	t.Helper()
+	var err error
+	if goM, err = p.goHost.TwoFactor(p.id); err != nil {
+		t.Fatal(err)
+	}
+	if asM, err = p.asHost.TwoFactor(p.id); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(goM.Info(), asM.Info()) {
+		t.Fatalf("method info differs:\n go %+v\n as %+v", goM.Info(), asM.Info())
+	}
+	return goM, asM
+}
+
+func TestTOTPIdentical(t *testing.T) {
+	p := loadPair(t, "totp", nil)
+	goM, asM := twoFactorPair(t, p)
+	ctx := context.Background()
+
+	// Enroll: a new random secret each; everything else the same, the URL with that secret.
+	var enrolled []string
+	for _, u := range []struct{ service, email string }{
+		{"Gatehouse", "user@example.com"}, {"My Service", "a+b@example.com"}, {"Ünïcödé & Co", "jöns@example.org"},
+		{"a/b?c#d", "x y@z"}, {"", ""}, {"100% $ : = @ ~", "semi;colon,comma@example.com"},
+	} {
+		in := host.TwoFactorCall{Email: u.email, ServiceName: u.service, UserID: "u1", RequestID: "r1"}
+		g, gerr := goM.Enroll(ctx, in)
+		a, aerr := asM.Enroll(ctx, in)
+		if gerr != nil || aerr != nil {
+			t.Fatalf("enroll %+v: go %v, as %v", u, gerr, aerr)
+		}
+		for _, o := range []host.TwoFactorOutcome{g, a} {
+			if len(o.State) != 32 || strings.Trim(string(o.State), "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
+				t.Fatalf("enroll %+v: state %q is not 160 bits of base32", u, o.State)
+			}
+		}
+		g.URI = strings.Replace(g.URI, "secret="+string(g.State), "secret="+string(a.State), 1)
+		enrolled = append(enrolled, string(g.State), string(a.State))
+		g.State = a.State
+		if !reflect.DeepEqual(g, a) {
+			t.Errorf("enroll %+v:\n go %+v\n as %+v", u, g, a)
+		}
+	}
+
+	states := append(enrolled,
+		"JBSWY3DPEHPK3PXP", "jbswy3dpehpk3pxp", "JBSWY3DPEHPK3PXP====", " JBSWY3DPEHPK3PXP\t\n", "\u00a0JBSWY3DPEHPK3PXP\u3000",
+		"JBSWY3DP\nEHPK3PXP", "JBSWY3DP\r\nEHPK3PXP", "JBSW Y3DP EHPK 3PXP", "JBSWY3DPEHPK3PX", "JBSWY3DPEHPK3P", "JBSWY3DPEHPK3",
+		"JBSWY3DPEHPK", "JBSWY3DPEH", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "GEZDGNBVGY3TQOJQ====", "AB======", "ABC=====",
+		"A", "AB", "ABCD", "ABCDE", "ABCDEFG", "", "=", "========", "AB=CD", "JBSWY3DPEHPK3PX1", "JBSWY3DPEHPK3PX8",
+		"jbswy3dpehpk3pxı", "JBSWY3DPEHPK3PXſ", "\xff\xfeJBSWY3DP", "JBSWY3DPEHPK3PXP\xff", "ÉÉÉÉÉÉÉÉ", "JBSWY3DPEHPK3PXP\n=======")
+	times := []time.Time{
+		time.Unix(0, 0), time.Unix(10, 0), time.Unix(29, 999999999), time.Unix(30, 0), time.Unix(59, 0), time.Unix(60, 0),
+		time.Unix(-1, 0), time.Unix(-31, 5), time.Unix(1111111109, 0), time.Unix(1234567890, 0), time.Unix(1700000000, 123456789),
+		time.Unix(2000000000, 0), time.Unix(20000000000, 0),
+	}
+	wrong := []string{"000000", "123456", "999999", "12345", "1234567", "", "abcdef", "12345é", "１２３４５６", "12 345", "-12345"}
+	calls, accepted := 0, 0
+	for _, st := range states {
+		for _, now := range times {
+			codes := append([]string(nil), wrong...)
+			for off := -2; off <= 2; off++ {
+				if c, err := pqtotp.GenerateCodeCustom(st, now.Add(time.Duration(off)*30*time.Second),
+					pqtotp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}); err == nil {
+					codes = append(codes, c)
+				}
+			}
+			for _, code := range codes {
+				in := host.TwoFactorCall{Now: now, Email: "user@example.com", ServiceName: "Gatehouse", UserID: "u1", State: []byte(st), Code: code}
+				for _, hook := range []string{"activate", "verify"} {
+					var g, a host.TwoFactorOutcome
+					var gerr, aerr error
+					if hook == "activate" {
+						g, gerr = goM.Activate(ctx, in)
+						a, aerr = asM.Activate(ctx, in)
+					} else {
+						g, gerr = goM.Verify(ctx, in)
+						a, aerr = asM.Verify(ctx, in)
+					}
+					calls++
+					if a.Accepted {
+						accepted++
+					}
+					if !reflect.DeepEqual(g, a) || errString(gerr, p) != errString(aerr, p) {
+						t.Errorf("%s state %q at %v code %q:\n go %+v %v\n as %+v %v", hook, st, now.UnixNano(), code, g, gerr, a, aerr)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d calls each (%d accepted), identical answers", calls, accepted)
+	if accepted == 0 {
+		t.Fatal("no call accepted a code: the table tests nothing")
 	}
 }
