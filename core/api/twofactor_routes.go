@@ -34,7 +34,9 @@ func mailContext(req *Request) twofactor.MailContext {
 func TwoFactorRoutes(tf *twofactor.Service) []*Route {
 	routes := []*Route{
 		{Method: "GET", Path: "/user/2fa", Summary: "The user's active 2FA methods", Auth: auth.AccessOrPartial,
-			OK: Doc{Description: "the active methods; an inactive method's key is absent", Example: map[string]any{"enabled": true, "totp": map[string]string{"completedAt": "2026-01-01T00:00:00Z"}, "recoveryCodes": map[string]string{"completedAt": "2026-01-01T00:00:00Z"}, "methods": []map[string]string{{"id": "totp", "completedAt": "2026-01-01T00:00:00Z"}}}},
+			OK: Doc{Description: "the active methods; an inactive method's key is absent. An entry of `methods` has `\"weak\": true` when the method is weaker than an authenticator app (email-otp: a code sent by email is only as safe as the mailbox); the key is absent otherwise",
+				Example: map[string]any{"enabled": true, "totp": map[string]string{"completedAt": "2026-01-01T00:00:00Z"}, "emailOtp": map[string]string{"completedAt": "2026-01-01T00:00:00Z", "email": "user@example.com"}, "recoveryCodes": map[string]string{"completedAt": "2026-01-01T00:00:00Z"},
+					"methods": []map[string]any{{"id": "totp", "completedAt": "2026-01-01T00:00:00Z"}, {"id": "email-otp", "completedAt": "2026-01-01T00:00:00Z", "weak": true}}}},
 			Handle: func(req *Request) (Response, error) {
 				st, err := tf.Status(req.Principal)
 				return Response{JSONBytes: st}, err
@@ -82,7 +84,8 @@ func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 	}
 	routes := []*Route{
 		{Method: "POST", Path: base + "/setup", Summary: "Set up or reset " + id, Auth: auth.SudoOrAccess, Body: setupBody, Query: MailQuery,
-			OK:     Doc{Description: "an otpauth URL and its QR code, or null when the method mails a code", Example: twofactor.SetupResult{URL: "otpauth://totp/...", QR: "data:image/png;base64,..."}},
+			OK: Doc{Description: "an otpauth URL, its QR code and `secret`, the URL's secret for typing into an authenticator app by hand (base32 for TOTP; absent when the method has none), or null when the method mails a code",
+				Example: twofactor.SetupResult{URL: "otpauth://totp/Gatehouse:user%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Gatehouse&algorithm=SHA1&digits=6&period=30", QR: "data:image/png;base64,...", Secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}},
 			Errors: setupErrors(info),
 			Handle: func(req *Request) (Response, error) {
 				params := map[string]string{}

@@ -119,6 +119,7 @@ func (p pluginMethod) run(ctx context.Context, hook func(context.Context, host.T
 	res := twofactor.Result{
 		Denied:    !out.Accepted,
 		State:     out.State,
+		Secret:    out.Secret,
 		URI:       out.URI,
 		Image:     out.Image,
 		ReplayKey: out.ReplayKey,

@@ -66,6 +66,10 @@ type Result struct {
 	Reason string
 	// State is the new state; nil leaves it unchanged.
 	State []byte
+	// Secret is shown to the user after Enroll, for entering by hand in an authenticator app
+	// (TOTP's base32 secret); "" for none. For an otpauth:// URI without it the core shows the
+	// URI's secret parameter.
+	Secret string
 	// URI is shown to the user after Enroll (an otpauth:// URL).
 	URI string
 	// Image is a PNG shown to the user after Enroll (a QR code); the core renders one for an

@@ -49,7 +49,7 @@ func (NativeTOTP) Enroll(_ context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	secret := b32.EncodeToString(raw)
-	return Result{State: []byte(secret), URI: TOTPURL(req.ServiceName, req.Email, secret)}, nil
+	return Result{State: []byte(secret), Secret: secret, URI: TOTPURL(req.ServiceName, req.Email, secret)}, nil
 }
 
 // Activate implements Method.

@@ -89,7 +89,7 @@ func (Method) Enroll(req *twofactor.Request) (*twofactor.Result, error) {
 		return nil, err
 	}
 	secret := b32.EncodeToString(raw[:])
-	return &twofactor.Result{State: []byte(secret), URI: URL(req.ServiceName, req.Email, secret)}, nil
+	return &twofactor.Result{State: []byte(secret), Secret: secret, URI: URL(req.ServiceName, req.Email, secret)}, nil
 }
 
 // Activate implements twofactor.Method: the first code, checked as Verify does.
