@@ -85,7 +85,7 @@ func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 	routes := []*Route{
 		{Method: "POST", Path: base + "/setup", Summary: "Set up or reset " + id, Auth: auth.SudoOrAccess, Body: setupBody, Query: MailQuery,
 			OK: Doc{Description: "an otpauth URL, its QR code and `secret`, the URL's secret for typing into an authenticator app by hand (base32 for TOTP; absent when the method has none), or null when the method mails a code",
-				Example: twofactor.SetupResult{URL: "otpauth://totp/Gatehouse:user%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Gatehouse&algorithm=SHA1&digits=6&period=30", QR: "data:image/png;base64,...", Secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}},
+				Example: twofactor.SetupResult{URL: "otpauth://totp/Gatehouse:user%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP...", QR: "data:image/png;base64,...", Secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}},
 			Errors: setupErrors(info),
 			Handle: func(req *Request) (Response, error) {
 				params := map[string]string{}
