@@ -4,7 +4,7 @@
 //
 //	ok          a proper success (state, replay key, public, an image at enroll, a message at challenge)
 //	wrong       a proper denial with a new state
-//	echo        success; Public echoes the request (user, email, service, code, params, now)
+//	echo        success; Public echoes the request (user, email, service, code, params, now, request id); logs a line
 //	panic       a Go panic (status failed)      exit        proc_exit
 //	loop        an infinite loop                garbage     undecodable output
 //	status42    an unknown status               badinput    status bad_input
@@ -67,8 +67,10 @@ func handle(hook string, in, out []byte) (abi.Status, []byte) {
 	case "wrong":
 		res, status = abi.TwoFactorResult{Reasons: []abi.Reason{{Code: "CHAOS_INVALID", Message: "Wrong code"}}, State: []byte("tries=1")}, abi.StatusDenied
 	case "echo":
+		sdk.Log(abi.LevelInfo, "chaos: echo")
 		res.Public = []string{"user", req.UserID, "email", req.Email, "service", req.ServiceName, "code", req.Code,
-			"params", strings.Join(req.Params, ","), "now", strconv.FormatInt(req.Now, 10), "state", string(req.State)}
+			"params", strings.Join(req.Params, ","), "now", strconv.FormatInt(req.Now, 10), "state", string(req.State),
+			"request", req.RequestID}
 	case "panic":
 		panic("chaos")
 	case "exit":
