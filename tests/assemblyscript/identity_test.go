@@ -5,6 +5,7 @@ package assemblyscript_test
 // host, fed the same inputs, and must give the same answers, field by field.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -18,6 +19,7 @@ import (
 	pqtotp "github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
 )
 
@@ -140,7 +142,7 @@ func TestPasswordDefaultIdentical(t *testing.T) {
 
 // The committed first-party AssemblyScript plugins pass `gatehouse plugin test`'s kit.
 func TestFirstPartyASConformance(t *testing.T) {
-	for _, name := range []string{"password-default", "totp"} {
+	for _, name := range []string{"password-default", "totp", "email-otp"} {
 		t.Run(name, func(t *testing.T) {
 			sdktest.Conformance(t, filepath.Join("..", "..", "plugins", name, "as", name+".wasm"))
 		})
@@ -233,6 +235,143 @@ func TestTOTPIdentical(t *testing.T) {
 					}
 					if !reflect.DeepEqual(g, a) || errString(gerr, p) != errString(aerr, p) {
 						t.Errorf("%s state %q at %v code %q:\n go %+v %v\n as %+v %v", hook, st, now.UnixNano(), code, g, gerr, a, aerr)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d calls each (%d accepted), identical answers", calls, accepted)
+	if accepted == 0 {
+		t.Fatal("no call accepted a code: the table tests nothing")
+	}
+}
+
+// emailOTPState encodes a state of twofactor.email-otp as the Go method does (field 1 the
+// address, 2 the code, 3 the expiry in Unix nanoseconds, 4 the tries).
+func emailOTPState(email, code string, expires int64, tries uint64) []byte {
+	var e abi.Encoder
+	e.String(1, email)
+	e.String(2, code)
+	e.Int(3, expires)
+	e.Uint(4, tries)
+	return e.Bytes()
+}
+
+// sentCode checks an outcome that sends a code (enroll, challenge): one message to `to` with
+// the template, a fresh 6-digit code in Code, ExpiresMinutes 10, and the state of that code
+// expiring 10 minutes after now with no tries. It returns the outcome with the code replaced
+// by "<code>", so the Go and AS outcomes can be compared.
+func sentCode(t *testing.T, who string, o host.TwoFactorOutcome, template, to string, now time.Time) host.TwoFactorOutcome {
+	t.Helper()
+	if len(o.Messages) != 1 {
+		t.Fatalf("%s: %d messages", who, len(o.Messages))
+	}
+	m := o.Messages[0]
+	code := m.Vars["Code"]
+	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
+		t.Fatalf("%s: code %q", who, code)
+	}
+	want := emailOTPState(to, code, now.Add(10*time.Minute).UnixNano(), 0)
+	if !bytes.Equal(o.State, want) {
+		t.Fatalf("%s: state %x, want %x", who, o.State, want)
+	}
+	if m.Template != template || m.To != to || m.Vars["ExpiresMinutes"] != "10" || len(m.Vars) != 2 {
+		t.Fatalf("%s: message %+v", who, m)
+	}
+	o.State = nil
+	o.Messages = []host.TwoFactorMessage{{Template: m.Template, To: m.To, Vars: map[string]string{"Code": "<code>", "ExpiresMinutes": "10"}}}
+	return o
+}
+
+func TestEmailOTPIdentical(t *testing.T) {
+	// Corrupt states fail calls: keep the host's breaker from failing the calls after them fast.
+	p := loadPair(t, "email-otp", func(c *host.Config) { c.BreakerThreshold = 1 << 30 })
+	goM, asM := twoFactorPair(t, p)
+	ctx := context.Background()
+	now := time.Unix(1700000000, 123456789)
+	addresses := []string{"user@example.com", "Jöns.Ünïcödé@example.org", "a+b@[127.0.0.1]", "x"}
+
+	// enroll: with each address, and without one.
+	for _, addr := range append(addresses, "") {
+		in := host.TwoFactorCall{Now: now, Email: "account@example.com", ServiceName: "Gatehouse", UserID: "u1", Params: map[string]string{"email": addr}}
+		if addr == "" {
+			in.Params = nil
+		}
+		g, gerr := goM.Enroll(ctx, in)
+		a, aerr := asM.Enroll(ctx, in)
+		if errString(gerr, p) != errString(aerr, p) {
+			t.Fatalf("enroll %q: go %v, as %v", addr, gerr, aerr)
+		}
+		if addr != "" {
+			g = sentCode(t, "go enroll", g, "email-otp-setup", addr, now)
+			a = sentCode(t, "as enroll", a, "email-otp-setup", addr, now)
+		}
+		if !reflect.DeepEqual(g, a) {
+			t.Errorf("enroll %q:\n go %+v\n as %+v", addr, g, a)
+		}
+	}
+
+	// States: pending codes with each count of tries, expired, used up, corrupt.
+	exp := now.Add(10 * time.Minute).UnixNano()
+	states := [][]byte{nil, {}, {0xff}, {0x0a, 0x02, 0xc3, 0x28}, {0x08}, {0x0b, 0x00}, {0x0a, 0x05, 'a'},
+		emailOTPState("", "123456", exp, 0), emailOTPState("user@example.com", "", 0, 0), emailOTPState("user@example.com", "", 0, 5),
+		emailOTPState("user@example.com", "123456", now.UnixNano(), 0), emailOTPState("user@example.com", "123456", now.UnixNano()+1, 0),
+		emailOTPState("user@example.com", "123456", -1, 0), emailOTPState("user@example.com", "123456", 1<<62, 0),
+		emailOTPState("user@example.com", "123456", exp, 1<<63), emailOTPState("user@example.com", "123456", exp, 1<<64-1),
+		emailOTPState("user@example.com", "12345é", exp, 0),
+		append(emailOTPState("user@example.com", "123456", exp, 0), 0x2a, 0x01, 'z', 0x35, 1, 2, 3, 4), // unknown fields 5, 6
+		append(emailOTPState("user@example.com", "123456", exp, 0), 0x12, 0x01, 0xff),                  // a second code, invalid UTF-8
+		append(emailOTPState("user@example.com", "123456", exp, 0), 0x0a, 0x00),                        // a second, empty address
+	}
+	for _, addr := range addresses {
+		for tries := uint64(0); tries <= 6; tries++ {
+			states = append(states, emailOTPState(addr, "042042", exp, tries))
+		}
+	}
+	codes := []string{"042042", "123456", "000000", "42042", "0420420", "", "12345é", "04204２"}
+	times := []time.Time{now, now.Add(10*time.Minute - 1), now.Add(10 * time.Minute), now.Add(time.Hour), time.Unix(0, 0)}
+	calls, accepted := 0, 0
+	for _, st := range states {
+		for _, at := range times {
+			// challenge: a new code for the state's address.
+			in := host.TwoFactorCall{Now: at, Email: "account@example.com", UserID: "u1", State: st}
+			g, gerr := goM.Challenge(ctx, in)
+			a, aerr := asM.Challenge(ctx, in)
+			if errString(gerr, p) != errString(aerr, p) {
+				t.Fatalf("challenge state %x: go %v, as %v", st, gerr, aerr)
+			}
+			if gerr == nil {
+				var s struct{ email string }
+				d := abi.NewDecoder(st)
+				for d.Next() {
+					if d.Field() == 1 {
+						s.email = d.String()
+					}
+				}
+				g = sentCode(t, "go challenge", g, "email-otp-challenge", s.email, at)
+				a = sentCode(t, "as challenge", a, "email-otp-challenge", s.email, at)
+			}
+			if !reflect.DeepEqual(g, a) {
+				t.Errorf("challenge state %x:\n go %+v\n as %+v", st, g, a)
+			}
+			for _, code := range codes {
+				in.Code = code
+				for _, hook := range []string{"activate", "verify"} {
+					var g, a host.TwoFactorOutcome
+					var gerr, aerr error
+					if hook == "activate" {
+						g, gerr = goM.Activate(ctx, in)
+						a, aerr = asM.Activate(ctx, in)
+					} else {
+						g, gerr = goM.Verify(ctx, in)
+						a, aerr = asM.Verify(ctx, in)
+					}
+					calls++
+					if a.Accepted {
+						accepted++
+					}
+					if !reflect.DeepEqual(g, a) || errString(gerr, p) != errString(aerr, p) {
+						t.Errorf("%s state %x at %d code %q:\n go %+v %v\n as %+v %v", hook, st, at.UnixNano(), code, g, gerr, a, aerr)
 					}
 				}
 			}
