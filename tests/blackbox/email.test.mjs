@@ -352,7 +352,7 @@ describe('gatehouse email', { concurrency: true }, () => {
       assert.equal(g.emailOtp.email.toLowerCase(), otpEmail.toLowerCase(), 'emailOtp.email is the setup address');
       const ms = Date.parse(g.emailOtp.completedAt);
       assert.ok(Number.isFinite(ms) && Math.abs(ms - t0) < 60000, `completedAt near now: ${g.emailOtp.completedAt}`);
-      assert.deepEqual(g.methods, [{ id: 'email-otp', completedAt: g.emailOtp.completedAt }]);
+      assert.deepEqual(g.methods, [{ id: 'email-otp', completedAt: g.emailOtp.completedAt, weak: true }], 'email-otp is weak');
       assert.ok(!('totp' in g), 'totp absent');
 
       // Still inside the 60 s: a challenge shares the counter with setup.

@@ -207,10 +207,10 @@ describe('gatehouse 2FA', { concurrency: true }, () => {
   });
 
   // ------------------------------------------------------------------ setup
-  test('setup returns {url, qr}: otpauth URL with issuer/account/params and a PNG data URL', async () => {
+  test('setup returns {url, qr, secret}: otpauth URL with issuer/account/params, a PNG data URL, the URL\'s secret', async () => {
     const u = await srv.newSession();
     const j = ok(await setup(srv, u.access), 'setup');
-    assert.deepEqual(Object.keys(j).sort(), ['qr', 'url']);
+    assert.deepEqual(Object.keys(j).sort(), ['qr', 'secret', 'url']);
     assert.match(
       j.url,
       /^otpauth:\/\/totp\/[^?]+\?secret=[A-Z2-7]+=*&issuer=[^&]+&algorithm=SHA1&digits=6&period=30$/,
@@ -219,6 +219,7 @@ describe('gatehouse 2FA', { concurrency: true }, () => {
     const { label, params } = parseOtpauth(j.url);
     assert.equal(label, `${DISPLAY_NAME}:${u.email}`, 'label is <display name>:<account>');
     assert.equal(params.get('issuer'), DISPLAY_NAME, 'the otpauth issuer is the display name, not the iss claim');
+    assert.equal(j.secret, params.get('secret'), 'secret is the otpauth URL\'s secret parameter, for manual entry');
     const key = base32Decode(params.get('secret'));
     assert.ok(key.length >= 10, `secret has at least 80 bits (${key.length} bytes)`);
 
