@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -60,6 +61,105 @@ type Postgres struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	echo   echoes
+}
+
+// echoWait bounds how long a commit that sent change notices waits for their echo on this
+// process's own LISTEN connection (Update).
+const echoWait = time.Second
+
+// echoes are the commits waiting to hear their own notices back. PostgreSQL delivers a notice
+// to every listening connection at once, so when this process hears it the other nodes have it
+// too: waiting for it before the answer closes most of the window in which another node still
+// answers from a cache the change has made stale (issue 13: refused by the next request).
+// A notice of another process with the same payload counts as well (the same invalidation).
+type echoes struct {
+	mu        sync.Mutex
+	waiting   map[string][]chan struct{}
+	listening atomic.Bool
+}
+
+// expect registers a wait for each payload (before the commit: the echo may come at once).
+func (e *echoes) expect(notices [][2]string) []echoWaiter {
+	if len(notices) == 0 || !e.listening.Load() {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.waiting == nil {
+		e.waiting = map[string][]chan struct{}{}
+	}
+	ws := make([]echoWaiter, 0, len(notices))
+	for _, n := range notices {
+		w := echoWaiter{payload: n[0] + ":" + n[1], ch: make(chan struct{})}
+		e.waiting[w.payload] = append(e.waiting[w.payload], w.ch)
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+// heard releases the waits for payload.
+func (e *echoes) heard(payload string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ch := range e.waiting[payload] {
+		close(ch)
+	}
+	delete(e.waiting, payload)
+}
+
+// releaseAll releases every wait (the connection was lost: no echo will come).
+func (e *echoes) releaseAll() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, chs := range e.waiting {
+		for _, ch := range chs {
+			close(ch)
+		}
+	}
+	e.waiting = nil
+}
+
+// drop forgets waits that will not be released (a failed commit, a timeout).
+func (e *echoes) drop(ws []echoWaiter) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, w := range ws {
+		chs := e.waiting[w.payload]
+		for i, ch := range chs {
+			if ch == w.ch {
+				chs = append(chs[:i], chs[i+1:]...)
+				break
+			}
+		}
+		if len(chs) == 0 {
+			delete(e.waiting, w.payload)
+		} else {
+			e.waiting[w.payload] = chs
+		}
+	}
+}
+
+// wait waits for every echo of ws, at most echoWait in all.
+func (e *echoes) wait(ws []echoWaiter) {
+	if len(ws) == 0 {
+		return
+	}
+	timeout := time.NewTimer(echoWait)
+	defer timeout.Stop()
+	for i, w := range ws {
+		select {
+		case <-w.ch:
+		case <-timeout.C:
+			e.drop(ws[i:])
+			return
+		}
+	}
+}
+
+type echoWaiter struct {
+	payload string
+	ch      chan struct{}
 }
 
 var (
@@ -182,6 +282,7 @@ func (p *Postgres) Update(fn func(Txn) error) error {
 		if !retryable(err) {
 			if err == nil {
 				x.runHooks(&p.feed)
+				p.echo.wait(x.echoes)
 			}
 			return err
 		}
@@ -208,7 +309,9 @@ func (p *Postgres) updateOnce(fn func(Txn) error) (*pgTxn, error) {
 		_ = tx.Rollback(context.Background())
 		return nil, err
 	}
+	x.echoes = p.echo.expect(x.notices)
 	if err := tx.Commit(ctx); err != nil {
+		p.echo.drop(x.echoes)
 		return nil, pgFailure("commit: ", err)
 	}
 	return x, nil
@@ -310,12 +413,16 @@ func (p *Postgres) listen(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, 
 func (p *Postgres) listenLoop(cfg *pgx.ConnConfig, conn *pgx.Conn) {
 	defer p.wg.Done()
 	pause := 50 * time.Millisecond
+	defer p.echo.releaseAll()
 	for {
+		p.echo.listening.Store(conn != nil)
 		for conn != nil {
 			n, err := conn.WaitForNotification(p.ctx)
 			if err != nil {
 				conn.Close(context.Background())
 				conn = nil
+				p.echo.listening.Store(false)
+				p.echo.releaseAll()
 				if p.ctx.Err() == nil {
 					p.log.Warn("change notices: connection lost; reconnecting", "error", err)
 				}
@@ -324,6 +431,7 @@ func (p *Postgres) listenLoop(cfg *pgx.ConnConfig, conn *pgx.Conn) {
 			pause = 50 * time.Millisecond
 			topic, key, _ := strings.Cut(n.Payload, ":")
 			p.feed.Publish(topic, key)
+			p.echo.heard(n.Payload)
 		}
 		select {
 		case <-p.ctx.Done():
@@ -340,6 +448,7 @@ func (p *Postgres) listenLoop(cfg *pgx.ConnConfig, conn *pgx.Conn) {
 		conn = c
 		p.log.Info("change notices: listening again; caches invalidated")
 		p.feed.PublishAll()
+		p.echo.listening.Store(true)
 	}
 }
 
@@ -392,6 +501,7 @@ type pgTxn struct {
 	err     error
 	hooks   []func()
 	notices [][2]string
+	echoes  []echoWaiter // the echoes of notices awaited after the commit
 }
 
 func (x *pgTxn) fail(err error) error {
