@@ -1,9 +1,10 @@
 # mk/plugins.mk: building the plugins. Included by the Makefile.
 #
-#   make plugins            first-party plugins -> plugins/wasm/*.wasm (embedded by
-#                           `go build`), Go examples -> .cache/wasm/ (where the tests'
-#                           sdktest.Build puts them too), and a check that the
-#                           committed non-Go .wasm are present
+#   make plugins            first-party Go plugins -> plugins/wasm/*.wasm (embedded by
+#                           `go build`; those in PLUGINS_FIRST_PARTY_AS are embedded from
+#                           their committed AssemblyScript build instead), Go examples
+#                           -> .cache/wasm/ (where the tests' sdktest.Build puts them
+#                           too), and a check that the committed non-Go .wasm are present
 #   make plugins-fixtures   regenerate host/testdata/*.wat and *.wasm (installs wabt)
 #   make plugins-c          rebuild examples/c-policy/plugin/policy.wasm (installs clang, lld)
 #   make plugins-as         rebuild the committed AssemblyScript .wasm (npm ci from the lockfiles)
@@ -19,11 +20,18 @@ PLUGINS_GOBUILD := $(PLUGINS_GOENV) $(GO) build -buildmode=c-shared -trimpath
 
 # First-party plugins: folders under plugins/ (package plugins lists them in FirstParty).
 PLUGINS_FIRST_PARTY := password-default totp email-otp mailer-smtp mailer-outbox
+# Those embedded as their committed AssemblyScript build, plugins/<name>/as/<name>.wasm (package
+# plugins lists them in AssemblyScript; build.sh --check reproduces them byte for byte). Their Go
+# source stays the reference implementation: built to .cache/wasm/plugins_<name>.wasm, where
+# sdktest.Build puts it, for tests/assemblyscript/identity_test.go. The rest are embedded from Go.
+PLUGINS_FIRST_PARTY_AS := password-default
+PLUGINS_FIRST_PARTY_GO := $(filter-out $(PLUGINS_FIRST_PARTY_AS),$(PLUGINS_FIRST_PARTY))
 # Go examples, built as a third party would.
 PLUGINS_GO_EXAMPLES := examples/nist-policy examples/http-mailer examples/hotp
 # Non-Go plugins and fixtures whose .wasm is committed with its source.
 PLUGINS_COMMITTED_WASM := examples/c-policy/plugin/policy.wasm $(wildcard host/testdata/*.wasm) \
-	examples/as-totp/as-totp.wasm sdk/assemblyscript/test/codec.wasm
+	examples/as-totp/as-totp.wasm sdk/assemblyscript/test/codec.wasm \
+	$(foreach p,$(PLUGINS_FIRST_PARTY_AS),plugins/$(p)/as/$(p).wasm)
 
 .PHONY: plugins-as plugins-as-check
 # The AssemblyScript modules (sdk/assemblyscript, examples/as-*): rebuilt from source with the
@@ -39,10 +47,15 @@ plugins-as-check:
 plugins: plugins-first-party plugins-examples plugins-committed
 
 plugins-first-party:
-	@mkdir -p plugins/wasm
-	@for p in $(PLUGINS_FIRST_PARTY); do \
+	@mkdir -p plugins/wasm .cache/wasm
+	@for p in $(PLUGINS_FIRST_PARTY_GO); do \
 		echo "plugin  plugins/wasm/$$p.wasm"; \
 		$(PLUGINS_GOBUILD) -o plugins/wasm/$$p.wasm ./plugins/$$p || exit 1; \
+	done
+	@for p in $(PLUGINS_FIRST_PARTY_AS); do \
+		rm -f plugins/wasm/$$p.wasm; \
+		echo "plugin  plugins/$$p/as/$$p.wasm (committed, AssemblyScript; Go reference .cache/wasm/plugins_$$p.wasm)"; \
+		$(PLUGINS_GOBUILD) -o .cache/wasm/plugins_$$p.wasm ./plugins/$$p || exit 1; \
 	done
 
 plugins-examples:

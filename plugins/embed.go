@@ -1,25 +1,43 @@
-// Package plugins holds the first-party plugins: each folder below is a main
-// package built to WebAssembly by `make plugins` (mk/plugins.mk) into wasm/,
-// and this package embeds wasm/ so the gatehouse binary carries them.
+// Package plugins holds the first-party plugins, each in a folder below. The
+// gatehouse binary embeds one module of each:
+//
+//   - for those in AssemblyScript, the committed AssemblyScript build
+//     <name>/as/<name>.wasm (sdk/assemblyscript/build.sh --check rebuilds it
+//     byte for byte). The Go main package in <name>/ stays as the reference
+//     implementation that tests/assemblyscript runs beside it; `make plugins`
+//     builds it to .cache/wasm/, not into the binary.
+//   - for the others, the Go main package in <name>/, built to WebAssembly by
+//     `make plugins` (mk/plugins.mk) into wasm/.
 //
 // On a fresh clone wasm/ holds only its README: everything still compiles,
-// and host.LoadEmbedded reports each missing plugin in the host's Status.
+// and host.LoadEmbedded reports each missing Go plugin in the host's Status.
 package plugins
 
 import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"slices"
 )
 
 // FirstParty lists the first-party plugins by folder name, in load order.
 var FirstParty = []string{"password-default", "totp", "email-otp", "mailer-smtp", "mailer-outbox"}
 
+// AssemblyScript lists the first-party plugins embedded as their committed
+// AssemblyScript build (mk/plugins.mk's PLUGINS_FIRST_PARTY_AS says the same).
+var AssemblyScript = []string{"password-default"}
+
 //go:embed wasm
 var wasmFS embed.FS
 
+//go:embed password-default/as/password-default.wasm
+var asFS embed.FS
+
 // Wasm returns the embedded module of a first-party plugin.
 func Wasm(name string) ([]byte, error) {
+	if slices.Contains(AssemblyScript, name) {
+		return fs.ReadFile(asFS, name+"/as/"+name+".wasm")
+	}
 	b, err := fs.ReadFile(wasmFS, "wasm/"+name+".wasm")
 	if err != nil {
 		return nil, fmt.Errorf("plugins: %s is not built into this binary (run `make plugins`, then rebuild): %w", name, err)

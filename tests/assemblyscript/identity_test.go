@@ -19,6 +19,7 @@ import (
 	pqtotp "github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/plugins"
 	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
 )
@@ -380,5 +381,19 @@ func TestEmailOTPIdentical(t *testing.T) {
 	t.Logf("%d calls each (%d accepted), identical answers", calls, accepted)
 	if accepted == 0 {
 		t.Fatal("no call accepted a code: the table tests nothing")
+	}
+}
+
+// Every first-party plugin the binary embeds as AssemblyScript is the committed module.
+func TestEmbeddedASModulesAreTheCommittedOnes(t *testing.T) {
+	for _, name := range plugins.AssemblyScript {
+		want, err := os.ReadFile(filepath.Join("..", "..", "plugins", name, "as", name+".wasm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := plugins.Wasm(name)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: the embedded module is not plugins/%s/as/%s.wasm (%v)", name, name, name, err)
+		}
 	}
 }
