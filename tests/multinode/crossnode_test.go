@@ -34,7 +34,7 @@ type pair struct {
 	key   string
 }
 
-func startPair(t *testing.T, dbURL string, extra map[string]string) *pair {
+func startPair(t testing.TB, dbURL string, extra map[string]string) *pair {
 	t.Helper()
 	p := &pair{data: t.TempDir(), smtp: startSMTP(t), dbURL: dbURL}
 	p.key = filepath.Join(p.data, "master.key")
@@ -72,14 +72,14 @@ func (p *pair) node(i int) *node {
 	return p.b
 }
 
-func register(t *testing.T, n *node, email string) {
+func register(t testing.TB, n *node, email string) {
 	t.Helper()
 	if code, body := call(t, "POST", n.url+"/user", "", fmt.Sprintf(`{"email":%q,"password":%q}`, email, password)); code != 200 {
 		t.Fatalf("register %s: %d %s", email, code, body)
 	}
 }
 
-func loginAs(t *testing.T, n *node, email, pw string) string {
+func loginAs(t testing.TB, n *node, email, pw string) string {
 	t.Helper()
 	code, tok := call(t, "POST", n.url+"/auth/login", "", fmt.Sprintf(`{"username":%q,"password":%q}`, email, pw))
 	if code != 200 {
@@ -88,7 +88,7 @@ func loginAs(t *testing.T, n *node, email, pw string) string {
 	return tok
 }
 
-func accessToken(t *testing.T, n *node, refresh string) string {
+func accessToken(t testing.TB, n *node, refresh string) string {
 	t.Helper()
 	code, tok := call(t, "GET", n.url+"/auth/accesstoken", refresh, "")
 	if code != 200 {

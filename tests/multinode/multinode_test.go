@@ -83,7 +83,7 @@ func freePort(t testing.TB) int {
 
 // startNode starts a node with env; it waits for /readyz unless the process exits first
 // (then it returns the node with exited closed).
-func startNode(t *testing.T, env map[string]string) *node {
+func startNode(t testing.TB, env map[string]string) *node {
 	t.Helper()
 	port := freePort(t)
 	n := &node{url: fmt.Sprintf("http://127.0.0.1:%d", port), exited: make(chan struct{})}
@@ -139,7 +139,7 @@ func startNode(t *testing.T, env map[string]string) *node {
 	return nil
 }
 
-func call(t *testing.T, method, url, bearer, body string) (int, string) {
+func call(t testing.TB, method, url, bearer, body string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), liveness)
 	defer cancel()
