@@ -143,7 +143,7 @@ func TestPasswordDefaultIdentical(t *testing.T) {
 
 // The committed first-party AssemblyScript plugins pass `gatehouse plugin test`'s kit.
 func TestFirstPartyASConformance(t *testing.T) {
-	for _, name := range []string{"password-default", "totp", "email-otp"} {
+	for _, name := range []string{"password-default", "totp", "email-otp", "mailer-outbox"} {
 		t.Run(name, func(t *testing.T) {
 			sdktest.Conformance(t, filepath.Join("..", "..", "plugins", name, "as", name+".wasm"))
 		})
@@ -395,5 +395,126 @@ func TestEmbeddedASModulesAreTheCommittedOnes(t *testing.T) {
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("%s: the embedded module is not plugins/%s/as/%s.wasm (%v)", name, name, name, err)
 		}
+	}
+}
+
+// mailCases are the messages both implementations of a mailer deliver: plain and multipart,
+// long and unicode subjects and names, every line-end form and quoted-printable edge, odd
+// message ids, and addresses the composer refuses.
+func mailCases() []host.Mail {
+	long := strings.Repeat("0123456789", 9)
+	from := "Gatehouse <gatehouse@example.com>"
+	to := []string{"user@example.com"}
+	var ms []host.Mail
+	add := func(id, from string, to []string, subject, text, html string) {
+		ms = append(ms, host.Mail{MessageID: id, From: from, To: to, Subject: subject, Text: text, HTML: html})
+	}
+	add("m1", from, to, "Your code", "Your code is 123456.\nIt expires in 10 minutes.\n", "")
+	add("m2", from, to, "Your code", "Text part\r\n", "<p>HTML part</p>\n")
+	add("m3", "gatehouse@example.com", []string{"a@example.com", "B <b@example.com>", "<c@example.com>", `"Q \"x\" \\ y" <d@example.com>`},
+		"Bienvenue, Jöns Ünïcödé — votre code de connexion est prêt à être utilisé aujourd'hui même", "é\n", "<b>é</b>")
+	add("m4", "Jöns Ünïcödé <j@example.org>", []string{"Ünï <u@example.org>", "  spaced@example.org  "},
+		"Line\r\nbreaks\n\n and   spaces\u00a0here\u3000too", "", "")
+	add("m5", from, to, "=?utf-8?q?already?= _under_ score? equals= tab\there", "a=b\tc \nd\t\n", "")
+	add("m6", from, to, long, long+long+"\n"+long[:75]+"\n"+long[:76]+"\n"+long[:77]+"\n"+strings.Repeat("é", 40)+"\n", "")
+	add("m7", from, to, "x", "trailing space \ntrailing tab\t\nlone\rcr\nlone\n\nlf\r\r\n\r\nend  ", "")
+	add("m8", from, to, "x", strings.Repeat("a", 74)+"= b"+strings.Repeat(" ", 80)+"\n"+strings.Repeat("=", 30), "")
+	add("m9", from, to, "x", "ctrl \x00\x01\x7f bytes and emoji 😀 and \u2028 separators", "")
+	add("id.with.dots", from, to, "x", "y", "")
+	add(".leading-dot", from, to, "x", "y", "")
+	add("trailing-dot.", from, to, "x", "y", "")
+	add("odd/chars?#!{}~id", from, to, "x", "y", "z")
+	add("ünïcödé-id", from, to, "x", "y", "")
+	add(strings.Repeat("k", 129), from, to, "x", "y", "")
+	add("", from, to, "x", "y", "")
+	add("m10", from, nil, "x", "y", "")
+	add("m11", "not-an-address", to, "x", "y", "")
+	add("m12", from, []string{"@example.com"}, "x", "y", "")
+	add("m13", from, []string{"user@"}, "x", "y", "")
+	add("m14", from, []string{"a b@example.com"}, "x", "y", "")
+	add("m15", from, []string{"Name <bad>"}, "x", "y", "")
+	add("m16", from, []string{">"}, "x", "y", "")
+	add("m17", from, []string{"a@b>"}, "x", "y", "")
+	add("m18", from, []string{strings.Repeat("l", 310) + "@example.com"}, "x", "y", "")
+	add("m19", "Bad\rName <x@example.com>", to, "x", "y", "")
+	add("m20", from, []string{"ok@example.com", "Ünï\u00a0\"q\" <bad address@x>"}, "x", "y", "")
+	add("m21", from, []string{"tab\there@example.com"}, "x", "y", "")
+	add("m22", "<x@example.com>", []string{"a@example.com, b@example.com"}, "x", "y", "")
+	return ms
+}
+
+// mailTimes are the clocks the messages are composed at (the Date header).
+var mailTimes = []time.Time{
+	time.Unix(1700000000, 123456789), time.Unix(0, 0), time.Unix(-1, 0), time.Unix(951782400, 0), // 2000-02-29
+	time.Unix(1709164800, 0), time.Unix(-2208988800, 0), time.Unix(9000000000, 999999999), // 1900-01-01, 2255
+}
+
+// mailerPair loads a mailer pair with the host's clock set by *now and cfg applied.
+func mailerPair(t *testing.T, name string, now *time.Time, cfg func(i int, c *host.Config)) (*pair, *host.Mailer, *host.Mailer) {
+	t.Helper()
+	i := 0
+	p := loadPair(t, name, func(c *host.Config) {
+		c.Clock = func() time.Time { return *now }
+		c.BreakerThreshold = 1 << 30
+		cfg(i, c)
+		i++
+	})
+	goM, err := p.goHost.Mailer(p.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asM, err := p.asHost.Mailer(p.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, goM, asM
+}
+
+// mailErr is a delivery's error without the plugin's file name.
+func mailErr(err error, p *pair) string {
+	var r *host.Refused
+	if errors.As(err, &r) {
+		return "refused " + strings.Join(r.Codes, ",") + ": " + strings.Join(r.Reasons, " | ")
+	}
+	return errString(err, p)
+}
+
+func TestMailerOutboxIdentical(t *testing.T) {
+	now := mailTimes[0]
+	dirs := [2]string{t.TempDir(), t.TempDir()}
+	p, goM, asM := mailerPair(t, "mailer-outbox", &now, func(i int, c *host.Config) { c.OutboxDir = dirs[i] })
+	ctx := context.Background()
+	written, refused := 0, 0
+	seen := map[string]bool{}
+	for _, at := range mailTimes {
+		now = at
+		for _, m := range mailCases() {
+			gerr := goM.Deliver(ctx, m)
+			aerr := asM.Deliver(ctx, m)
+			if mailErr(gerr, p) != mailErr(aerr, p) {
+				t.Errorf("deliver %q at %v:\n go %v\n as %v", m.MessageID, at.Unix(), mailErr(gerr, p), mailErr(aerr, p))
+			}
+			if gerr != nil {
+				refused++
+				seen[mailErr(gerr, p)] = true
+			}
+			g, _ := os.ReadFile(filepath.Join(dirs[0], m.MessageID+".eml"))
+			a, _ := os.ReadFile(filepath.Join(dirs[1], m.MessageID+".eml"))
+			if !bytes.Equal(g, a) {
+				t.Errorf("deliver %q at %v: the files differ:\n go %q\n as %q", m.MessageID, at.Unix(), g, a)
+			}
+			if len(g) > 0 {
+				written++
+			}
+			_ = os.Remove(filepath.Join(dirs[0], m.MessageID+".eml"))
+			_ = os.Remove(filepath.Join(dirs[1], m.MessageID+".eml"))
+		}
+	}
+	t.Logf("%d files written identically, %d deliveries refused identically:", written, refused)
+	for e := range seen {
+		t.Log("  " + e)
+	}
+	if written == 0 {
+		t.Fatal("nothing written: the table tests nothing")
 	}
 }
