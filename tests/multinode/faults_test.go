@@ -128,6 +128,17 @@ func (l *ledger) verify(t *testing.T, n *node) int {
 	return len(l.password)
 }
 
+// no500 fails the test for every 500 among codes: with the database up no answer is an
+// internal error (the node logs are printed at the end of a failed test).
+func no500(t *testing.T, what string, codes *sync.Map) {
+	codes.Range(func(k, v any) bool {
+		if strings.HasSuffix(k.(string), " 500") {
+			t.Errorf("%s: %s answers %d", what, k, v.(*atomic.Int64).Load())
+		}
+		return true
+	})
+}
+
 func logCodes(t *testing.T, what string, codes *sync.Map) {
 	var parts []string
 	codes.Range(func(k, v any) bool {
@@ -174,6 +185,7 @@ func TestKillNineOneNodeUnderLoad(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	logCodes(t, "answers before and at the kill", &before)
+	no500(t, "before and at the kill", &before)
 	// The load goes on against B alone: it keeps serving.
 	phase(&after, 2*time.Second)
 	close(stop)
@@ -221,6 +233,7 @@ func TestPostgresStoppedAndStarted(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	logCodes(t, "answers while PostgreSQL is up", &up)
+	no500(t, "while PostgreSQL is up", &up)
 
 	cluster.Stop()
 	t.Log("PostgreSQL stopped")
