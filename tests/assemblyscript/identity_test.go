@@ -143,7 +143,7 @@ func TestPasswordDefaultIdentical(t *testing.T) {
 
 // The committed first-party AssemblyScript plugins pass `gatehouse plugin test`'s kit.
 func TestFirstPartyASConformance(t *testing.T) {
-	for _, name := range []string{"password-default", "totp", "email-otp", "mailer-outbox"} {
+	for _, name := range []string{"password-default", "totp", "email-otp", "mailer-outbox", "mailer-smtp"} {
 		t.Run(name, func(t *testing.T) {
 			sdktest.Conformance(t, filepath.Join("..", "..", "plugins", name, "as", name+".wasm"))
 		})
@@ -516,5 +516,57 @@ func TestMailerOutboxIdentical(t *testing.T) {
 	}
 	if written == 0 {
 		t.Fatal("nothing written: the table tests nothing")
+	}
+}
+
+func TestMailerSMTPIdentical(t *testing.T) {
+	now := mailTimes[0]
+	relays := [2]*sdktest.SMTPServer{sdktest.NewSMTPServer(t), sdktest.NewSMTPServer(t)}
+	p, goM, asM := mailerPair(t, "mailer-smtp", &now, func(i int, c *host.Config) {
+		c.SMTP = host.SMTPConfig{Addr: relays[i].Addr, StartTLS: "never", Timeout: 5 * time.Second}
+	})
+	ctx := context.Background()
+	sent, refused := 0, 0
+	seen := map[string]bool{}
+	deliver := func(m host.Mail, what string) {
+		t.Helper()
+		before := [2]int{len(relays[0].Messages()), len(relays[1].Messages())}
+		gerr := goM.Deliver(ctx, m)
+		aerr := asM.Deliver(ctx, m)
+		if mailErr(gerr, p) != mailErr(aerr, p) {
+			t.Errorf("%s %q at %v:\n go %v\n as %v", what, m.MessageID, now.Unix(), mailErr(gerr, p), mailErr(aerr, p))
+		}
+		if gerr != nil {
+			refused++
+			seen[mailErr(gerr, p)] = true
+		}
+		g, a := relays[0].Messages()[before[0]:], relays[1].Messages()[before[1]:]
+		if !reflect.DeepEqual(g, a) {
+			t.Errorf("%s %q at %v: the relays got different mail:\n go %q\n as %q", what, m.MessageID, now.Unix(), g, a)
+		}
+		sent += len(g)
+	}
+	for _, at := range mailTimes {
+		now = at
+		for _, m := range mailCases() {
+			deliver(m, "deliver")
+		}
+	}
+	// The relay refusing (5xx: permanent) or deferring (4xx: temporary, retried) each step.
+	now = mailTimes[0]
+	m := mailCases()[1]
+	for _, step := range []string{"MAIL", "RCPT", "DATA"} {
+		for _, reply := range []string{"550 5.7.1 refused here", "451 4.3.0 try again later", "554 no"} {
+			relays[0].Answer(step, reply)
+			relays[1].Answer(step, reply)
+			deliver(m, step+" "+reply)
+		}
+	}
+	t.Logf("%d messages relayed identically, %d deliveries refused or deferred identically:", sent, refused)
+	for e := range seen {
+		t.Log("  " + e)
+	}
+	if sent == 0 {
+		t.Fatal("nothing relayed: the table tests nothing")
 	}
 }
