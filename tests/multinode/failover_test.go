@@ -57,7 +57,7 @@ func TestFailover(t *testing.T) {
 		stop := make(chan struct{})
 		for w := 0; w < 4; w++ {
 			wg.Add(1)
-			go func(w int) { defer wg.Done(); l.worker(t, base+w, p.node, stop, codes) }(w)
+			go func(id int, stop chan struct{}) { defer wg.Done(); l.worker(t, id, p.node, stop, codes) }(base+w, stop)
 		}
 		base += 4
 		return stop

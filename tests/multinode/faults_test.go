@@ -169,7 +169,7 @@ func TestKillNineOneNodeUnderLoad(t *testing.T) {
 		stop = make(chan struct{})
 		for w := 0; w < 4; w++ {
 			wg.Add(1)
-			go func(w int) { defer wg.Done(); l.worker(t, base+w, pick, stop, codes) }(w)
+			go func(id int, stop chan struct{}) { defer wg.Done(); l.worker(t, id, pick, stop, codes) }(base+w, stop)
 		}
 		base += 4
 		time.Sleep(d)
@@ -222,7 +222,7 @@ func TestPostgresStoppedAndStarted(t *testing.T) {
 		stop := make(chan struct{})
 		for w := 0; w < 4; w++ {
 			wg.Add(1)
-			go func(w int) { defer wg.Done(); l.worker(t, base+w, pick, stop, codes) }(w)
+			go func(id int, stop chan struct{}) { defer wg.Done(); l.worker(t, id, pick, stop, codes) }(base+w, stop)
 		}
 		base += 4
 		return stop
