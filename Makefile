@@ -35,7 +35,7 @@ vet:
 
 # The suites of `make test`. mk/test-all.sh runs every one even when an earlier one fails,
 # prints which failed and exits non-zero if any did. Add a new suite here.
-TEST_SUITES := vet test-go test-blackbox test-web
+TEST_SUITES := vet test-go test-blackbox test-blackbox-pg test-web
 
 test: build
 	@MAKE="$(MAKE)" mk/test-all.sh $(TEST_SUITES)
@@ -62,6 +62,16 @@ docs: build
 test-blackbox: build
 	@command -v node >/dev/null || { echo "installing nodejs from Debian"; apt-get install -y nodejs >/dev/null; }
 	GATEHOUSE_BIN=$(CURDIR)/$(BIN) node --test tests/blackbox/
+
+# The black-box suite again on two Gatehouse nodes on one PostgreSQL, requests alternating
+# between them (tests/blackbox/lib.mjs under GATEHOUSE_BB_STORE=postgres; a private cluster per
+# test file from internal/pgtest/cmd/pgcluster, removed when the file's process ends).
+.PHONY: test-blackbox-pg
+test-blackbox-pg: build postgres-deps
+	@command -v node >/dev/null || { echo "installing nodejs from Debian"; apt-get install -y nodejs >/dev/null; }
+	@mkdir -p .cache
+	$(GO) build -o .cache/pgcluster ./internal/pgtest/cmd/pgcluster
+	GATEHOUSE_BIN=$(CURDIR)/$(BIN) GATEHOUSE_BB_PGCLUSTER=$(CURDIR)/.cache/pgcluster GATEHOUSE_BB_STORE=postgres node --test tests/blackbox/
 
 # Browser test of /docs (Debian's Chromium driven by playwright-core, no browser download) and
 # /openapi.json validated against the OpenAPI 3.1 schema. Screenshot: .cache/web/docs.png.
@@ -97,8 +107,9 @@ fuzz: plugins
 	done
 
 # Every benchmark; each figure is a ratio to a baseline measured in the same run (BENCHMARKS.md).
-bench: build
+bench: build postgres-deps
 	$(GO) test -run '^$$' -bench 'LoginVsArgon2' -benchtime 400x -count 3 ./core/server/
+	GATEHOUSE_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench 'TokenEndpointPostgresVsBadger|LoginVsArgon2Postgres|TwoNodesVsOne' -benchtime 1x -count 3 -timeout 30m ./tests/multinode/
 	$(GO) test -run '^$$' -bench 'TOTPAuthenticatePluginVsNative' -benchtime 2000x -count 3 ./core/server/
 	$(GO) test -run '^$$' -bench 'HandlerUserTwoFA' -benchtime 3s -count 3 ./core/server/
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 3 ./host/

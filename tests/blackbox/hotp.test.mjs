@@ -18,7 +18,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, tempDir, assertError, decodeJwt } from './lib.mjs';
+import { startServer, tempDir, assertError, decodeJwt, crossNode } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const WASM = process.env.GATEHOUSE_HOTP_WASM || resolve(here, '../../.cache/wasm/examples_hotp.wasm');
@@ -180,7 +180,9 @@ describe('HOTP example plugin (third-party 2FA method)', () => {
     const r = await srv.request('DELETE', '/user/2fa/hotp', { token: tokens.sudoToken });
     assert.equal(r.status, 200, `delete: ${r.status} ${r.text}`);
     assert.equal(r.text.trim(), 'null');
-    assert.equal(ok(await srv.request('GET', '/user/2fa', { token: access }), 'GET /user/2fa').enabled, false);
+    await crossNode('the 2FA status cache of the other node', async () => {
+      assert.equal(ok(await srv.request('GET', '/user/2fa', { token: access }), 'GET /user/2fa').enabled, false);
+    });
     assertError(await srv.request('DELETE', '/user/2fa/hotp', { token: tokens.sudoToken }), 409, 'HOTP_ALREADY_INACTIVE');
   });
 });

@@ -6,9 +6,17 @@
 //   await srv.stop();                                  // SIGTERM, waits, removes the temp dir
 //
 // The binary comes from $GATEHOUSE_BIN (default: <repo>/bin/gatehouse).
+//
+// GATEHOUSE_BB_STORE=postgres (`make test-blackbox-pg`): every server is two Gatehouse nodes on
+// one PostgreSQL database (a private cluster per test file from internal/pgtest/cmd/pgcluster,
+// $GATEHOUSE_BB_PGCLUSTER or `go run`), with the same GATEHOUSE_STORE and
+// GATEHOUSE_MASTER_KEY_FILE and distinct data folders. srv.request() alternates between the
+// nodes; srv.url, srv.dataDir and srv.cli() are node A's; kill/start/restart/stop act on both.
+// Tests that are inherently one process on one disk run on Badger only: badgerOnly(reason).
 
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -33,6 +41,107 @@ export const FAST_ENV = Object.freeze({
 });
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** True when every server is two nodes on one PostgreSQL (GATEHOUSE_BB_STORE=postgres). */
+export const ON_POSTGRES = process.env.GATEHOUSE_BB_STORE === 'postgres';
+if (process.env.GATEHOUSE_BB_STORE && !['postgres', 'badger'].includes(process.env.GATEHOUSE_BB_STORE)) {
+  throw new Error(`GATEHOUSE_BB_STORE=${process.env.GATEHOUSE_BB_STORE}: expected postgres or badger`);
+}
+
+/**
+ * Test options for a test that is inherently one node on Badger: skipped, with the reason,
+ * under GATEHOUSE_BB_STORE=postgres.  test('name', badgerOnly('reads one node\'s data folder'), fn)
+ */
+export function badgerOnly(reason) {
+  return ON_POSTGRES ? { skip: `Badger only: ${reason}` } : {};
+}
+
+/**
+ * On PostgreSQL a change one node commits reaches the other node's caches (sessions, 2FA
+ * status, signing keys) through LISTEN/NOTIFY, a moment after the answer: the node that did
+ * not make the change can answer from its cache once or twice more (a known gap of issue 13,
+ * measured by tests/multinode TestCrossNode). crossNode(what, fn): on Badger fn() once; on
+ * PostgreSQL fn() again until it does not throw, for at most 30 s, noting how often it had to.
+ */
+export async function crossNode(what, fn) {
+  if (!ON_POSTGRES) return fn();
+  const start = Date.now();
+  for (let tries = 1; ; tries++) {
+    try {
+      const v = await fn();
+      if (tries > 1) console.log(`# crossNode: ${what}: held after ${tries} tries, ${Date.now() - start} ms`);
+      return v;
+    } catch (err) {
+      if (Date.now() - start > 30000) throw err;
+      await sleep(5);
+    }
+  }
+}
+
+// ---- the private PostgreSQL cluster of this test file (GATEHOUSE_BB_STORE=postgres) ----
+
+let pgHelper; // { proc, lines: async iterator, queue } once started
+
+/**
+ * Send one command line to the pgcluster helper and resolve to its answer line. The helper is
+ * unref'd between commands so it never keeps the test process alive; it stops the cluster and
+ * removes its folder when our end of its stdin closes (this process exits).
+ */
+async function pgNextLine(h) {
+  h.proc.ref();
+  h.proc.stdout.ref?.();
+  try {
+    const { value, done } = await h.lines.next();
+    if (done) throw new Error('the pgcluster helper exited');
+    if (value.startsWith('error ')) throw new Error(`pgcluster: ${value.slice(6)}`);
+    return value;
+  } finally {
+    h.proc.unref();
+    h.proc.stdout.unref?.();
+  }
+}
+
+async function pgCommand(line) {
+  if (!pgHelper) {
+    const helper = process.env.GATEHOUSE_BB_PGCLUSTER;
+    const [cmd, args] = helper ? [helper, []] : ['go', ['run', './internal/pgtest/cmd/pgcluster']];
+    const proc = spawn(cmd, args, { cwd: resolve(here, '../..'), stdio: ['pipe', 'pipe', 'inherit'] });
+    proc.stdin.unref?.();
+    const rl = createInterface({ input: proc.stdout });
+    pgHelper = { proc, lines: rl[Symbol.asyncIterator]() };
+    pgHelper.chain = pgNextLine(pgHelper);
+  }
+  const h = pgHelper;
+  const run = h.chain.then(() => {
+    h.proc.stdin.write(line + '\n');
+    return pgNextLine(h);
+  });
+  h.chain = run.catch(() => {});
+  return run;
+}
+
+// On PostgreSQL the internal errors of every node are printed when the test file ends (a rare
+// 500 under concurrency is otherwise lost with the node's log).
+const spawned = new Set();
+if (ON_POSTGRES) {
+  process.on('exit', () => {
+    const lines = [];
+    for (const s of spawned) {
+      for (const l of s._logs.split('\n')) if (/\[ERROR\].*request failed/.test(l)) lines.push(`${s.url}: ${l}`);
+    }
+    if (lines.length) console.error(`# internal errors logged by the nodes (${lines.length}):\n${lines.slice(0, 20).join('\n')}`);
+  });
+}
+
+/** A new empty database on this file's cluster: its URL. */
+export async function pgDatabase() {
+  const a = await pgCommand('db');
+  return a.slice('db '.length);
+}
+
+/** Stop (immediate shutdown) or start again this file's PostgreSQL server. */
+export const pgStop = () => pgCommand('stop');
+export const pgStart = () => pgCommand('start');
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort() {
@@ -127,41 +236,102 @@ export async function startServer(opts = {}) {
 }
 
 export class GatehouseServer {
-  constructor({ env = {}, dataDir, fast = true, readyTimeoutMs = 60000 } = {}) {
+  constructor({ env = {}, dataDir, fast = true, readyTimeoutMs = 60000, leader = null } = {}) {
     this.ownsDataDir = !dataDir;
     this.dataDir = dataDir || tempDir();
     this.extraEnv = { ...(fast ? FAST_ENV : {}), ...env };
     this.readyTimeoutMs = readyTimeoutMs;
     this.proc = null;
     this.port = null;
-    this.logs = '';
+    this._logs = '';
     this.exit = null; // { code, signal } of the last process once it exited
+    // GATEHOUSE_BB_STORE=postgres: node B (this.peer) follows node A (its leader) on A's database.
+    this.leader = leader;
+    this.peer = null;
+    this.dbUrl = null;
+    this.turn = 0;
   }
 
   get url() {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The running nodes: [A] on Badger, [A, B] on PostgreSQL. */
+  get nodes() {
+    return this.peer ? [this, this.peer] : [this];
+  }
+
+  /** The log of this process; on PostgreSQL node A's followed by node B's. */
+  get logs() {
+    return this.peer ? `${this._logs}\n--- node B (${this.peer.url}) ---\n${this.peer._logs}` : this._logs;
+  }
+
+  set logs(v) {
+    this._logs = v;
+  }
+
   get env() {
-    return {
+    const lead = this.leader || this;
+    const env = {
       GATEHOUSE_ADDR: `127.0.0.1:${this.port}`,
       GATEHOUSE_DATA: this.dataDir,
-      ...this.extraEnv,
+      ...lead.extraEnv,
     };
+    // (A server spawned by hand through _spawn() has no database: one node on Badger.)
+    if (ON_POSTGRES && lead.dbUrl) {
+      env.GATEHOUSE_STORE = lead.dbUrl;
+      env.GATEHOUSE_MASTER_KEY_FILE = join(lead.dataDir, 'master.key');
+    }
+    return env;
   }
 
   async start({ port } = {}) {
+    if (!ON_POSTGRES || this.leader) return this._startOne({ port });
+    // Node A first (it creates the master key file and migrates the schema), then node B on
+    // its previous port when it had one.
+    const first = !this.dbUrl;
+    this.dbUrl ??= await pgDatabase();
+    this.peer ??= new GatehouseServer({ readyTimeoutMs: this.readyTimeoutMs, leader: this });
+    const startPeer = async () => {
+      if (this.peer.port !== null) {
+        try {
+          return await this.peer._startOne({ port: this.peer.port });
+        } catch {
+          /* a fresh port */
+        }
+      }
+      return this.peer._startOne();
+    };
+    if (first) {
+      await this._startOne({ port });
+      await startPeer();
+    } else {
+      // A restart: the key file and the schema exist, both nodes start at once.
+      const [a, b] = await Promise.allSettled([this._startOne({ port }), startPeer()]);
+      if (a.status === 'rejected') {
+        await this.peer._killOne('SIGKILL', 15000).catch(() => {});
+        throw a.reason;
+      }
+      if (b.status === 'rejected') throw b.reason;
+    }
+    return this;
+  }
+
+  async _startOne({ port } = {}) {
     for (let attempt = 0; attempt < 3; attempt++) {
       this.port = port ?? (await freePort());
       this._spawn();
       try {
-        await this.waitReady();
+        // Node B waits as node A does: a test that made A wait for liveness only (its /readyz
+        // stays 503 on purpose) gets the same for B.
+        if (this.leader && Object.hasOwn(this.leader, 'waitReady')) await this.waitLive();
+        else await this.waitReady();
         return this;
       } catch (err) {
         await this.kill('SIGKILL').catch(() => {});
         // The port may have been taken between freePort() and the bind: try another one.
         if (attempt === 2 || port !== undefined) {
-          throw new Error(`${err.message}\n--- server log ---\n${this.logs}`);
+          throw new Error(`${err.message}\n--- server log ---\n${this._logs}`);
         }
         port = undefined;
       }
@@ -170,11 +340,12 @@ export class GatehouseServer {
 
   _spawn() {
     this.exit = null;
+    spawned.add(this);
     const p = spawn(BIN, ['serve'], { env: baseEnv(this.env), stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = p;
     const collect = (d) => {
-      this.logs += d;
-      if (this.logs.length > 200000) this.logs = this.logs.slice(-100000);
+      this._logs += d;
+      if (this._logs.length > 200000) this._logs = this._logs.slice(-100000);
     };
     p.stdout.on('data', collect);
     p.stderr.on('data', collect);
@@ -204,8 +375,36 @@ export class GatehouseServer {
     throw new Error(`gatehouse not ready after ${timeoutMs} ms (${last})`);
   }
 
-  /** Send a signal and wait for the process to exit. Resolves to { code, signal }. */
+  /** Wait until /healthz answers 200 (the process serves, ready or not). */
+  async waitLive(timeoutMs = this.readyTimeoutMs) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.exit) throw new Error(`gatehouse exited early (${JSON.stringify(this.exit)})`);
+      try {
+        const r = await fetch(`${this.url}/healthz`);
+        await r.arrayBuffer();
+        if (r.status === 200) return;
+      } catch {
+        /* not yet */
+      }
+      await sleep(25);
+    }
+    throw new Error(`gatehouse not live after ${timeoutMs} ms`);
+  }
+
+  /**
+   * Send a signal and wait for the process to exit. Resolves to { code, signal } (node A's;
+   * on PostgreSQL both nodes are signalled).
+   */
   async kill(signal = 'SIGTERM', timeoutMs = 15000) {
+    if (this.peer) {
+      const [a] = await Promise.all([this._killOne(signal, timeoutMs), this.peer._killOne(signal, timeoutMs)]);
+      return a;
+    }
+    return this._killOne(signal, timeoutMs);
+  }
+
+  async _killOne(signal, timeoutMs) {
     if (!this.proc || this.exit) return this.exit;
     this.proc.kill(signal);
     let timer;
@@ -242,10 +441,13 @@ export class GatehouseServer {
       /* already SIGKILLed by kill() */
     }
     if (this.ownsDataDir && !keepData) rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.peer) rmSync(this.peer.dataDir, { recursive: true, force: true });
   }
 
+  /** A request to the server; on PostgreSQL to node A and node B in turn (B only while it runs). */
   request(method, path, opts) {
-    return request(this.url, method, path, opts);
+    const target = this.peer && !this.peer.exit && this.turn++ % 2 === 1 ? this.peer : this;
+    return request(target.url, method, path, opts);
   }
 
   /** `gatehouse <args>` with this server's env (the server must be stopped for store access). */

@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, tempDir, assertError, uniqueEmail, GOOD_PASSWORD } from './lib.mjs';
+import { startServer, tempDir, assertError, uniqueEmail, GOOD_PASSWORD, request } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -58,14 +58,15 @@ test('an open circuit breaker answers 503 PLUGIN_UNAVAILABLE with Retry-After, a
   } });
   try {
     // A password ending in T makes the chaos policy trap: 500 PLUGIN_FAILED, five times in a row.
-    const register = () => srv.request('POST', '/user', { json: { email: uniqueEmail(), password: 'Correct-Horse-9T' } });
+    // The circuit breaker is per process: on PostgreSQL every request of this test goes to node A.
+    const register = () => request(srv.url, 'POST', '/user', { json: { email: uniqueEmail(), password: 'Correct-Horse-9T' } });
     for (let i = 0; i < 5; i++) {
       const r = await register();
       assertError(r, 500, 'PLUGIN_FAILED', `trap ${i}`);
       assert.ok(r.headers.get('x-request-id'), 'a 500 names the request');
     }
     // Now the breaker is open: the plugin is not run, and the answer says it is not the user's fault.
-    for (const r of [await register(), await srv.request('POST', '/user', { json: { email: uniqueEmail(), password: GOOD_PASSWORD } })]) {
+    for (const r of [await register(), await request(srv.url, 'POST', '/user', { json: { email: uniqueEmail(), password: GOOD_PASSWORD } })]) {
       assert.equal(r.status, 503, `circuit open: ${r.status} ${r.text}`);
       assert.deepEqual(r.json, { statusCode: 503, error: 'Service Unavailable', message: 'PLUGIN_UNAVAILABLE', retryAfter: 1 });
       assert.equal(r.headers.get('retry-after'), '1', 'Retry-After: the rest of the 1 s cooldown, rounded up');
@@ -74,7 +75,7 @@ test('an open circuit breaker answers 503 PLUGIN_UNAVAILABLE with Retry-After, a
     assert.match(srv.logs, /calls fail fast.*last_error=.*wasm error: unreachable/);
     // After the cooldown the plugin is tried again: a good password registers.
     await new Promise((r) => setTimeout(r, 1100));
-    const r = await srv.request('POST', '/user', { json: { email: uniqueEmail(), password: GOOD_PASSWORD } });
+    const r = await request(srv.url, 'POST', '/user', { json: { email: uniqueEmail(), password: GOOD_PASSWORD } });
     assert.equal(r.status, 200, `after the cooldown: ${r.status} ${r.text}`);
   } finally {
     await srv.stop();
