@@ -188,7 +188,13 @@ func TestTOTPIdentical(t *testing.T) {
 				t.Fatalf("enroll %+v: state %q is not 160 bits of base32", u, o.State)
 			}
 		}
+		for _, o := range []host.TwoFactorOutcome{g, a} {
+			if o.Secret != string(o.State) {
+				t.Fatalf("enroll %+v: secret %q is not the state %q", u, o.Secret, o.State)
+			}
+		}
 		g.URI = strings.Replace(g.URI, "secret="+string(g.State), "secret="+string(a.State), 1)
+		g.Secret = a.Secret
 		enrolled = append(enrolled, string(g.State), string(a.State))
 		g.State = a.State
 		if !reflect.DeepEqual(g, a) {

@@ -4,7 +4,7 @@
 //
 // RFC 6238: HOTP (RFC 4226) with HMAC-SHA1, 6 digits, 30 s steps, one step either side; a
 // 160-bit secret from the host's cryptographic source, kept by the host as its base32 text
-// (the state); the otpauth URL of the API spec. The HMAC is the host's (the crypto capability,
+// (the state) and shown once at setup (the secret, and the otpauth URL of the API spec). The HMAC is the host's (the crypto capability,
 // which the server grants twofactor.totp). An accepted code's replay key is its time step.
 //
 // The secret is read exactly as the Go method reads it (strings.TrimSpace, padding to a
@@ -251,6 +251,7 @@ class Totp extends TwoFactorMethod {
     const secret = base32Encode(randomBytes(20)); // 160 bits (RFC 4226 section 4)
     const r = new TwoFactorResult();
     r.state = Uint8Array.wrap(String.UTF8.encode(secret));
+    r.secret = secret; // shown once for manual entry
     r.uri = otpauthURL(req.serviceName, req.email, secret);
     return r;
   }
