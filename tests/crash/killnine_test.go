@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/smtpsink"
 )
 
 // The short run is what `go test ./tests/crash/` (and so `make test`) does; `make soak` sets
@@ -193,7 +195,7 @@ func delay(failures int) time.Duration {
 type crashRun struct {
 	t    *testing.T
 	srv  *server
-	sink *smtpSink
+	sink *smtpsink.Sink
 	g    *gate
 
 	pwd   []*pwdUser
@@ -587,7 +589,7 @@ func (c *crashRun) checkGuesses() {
 }
 
 // mailIDs groups the delivered messages by recipient: Message-ID -> deliveries.
-func mailIDs(msgs []sinkMsg) map[string]map[string]int {
+func mailIDs(msgs []smtpsink.Message) map[string]map[string]int {
 	out := map[string]map[string]int{}
 	for _, m := range msgs {
 		id := m.MessageID
@@ -608,7 +610,7 @@ func mailIDs(msgs []sinkMsg) map[string]map[string]int {
 // checkMail asserts no duplicate and no excess delivery so far; final also asserts every
 // acknowledged send was delivered.
 func (c *crashRun) checkMail(final bool) {
-	byTo := mailIDs(c.sink.messages())
+	byTo := mailIDs(c.sink.Messages())
 	once := func(key string) bool {
 		if c.reported[key] {
 			return false
@@ -658,12 +660,12 @@ func TestKillNineUnderMixedLoad(t *testing.T) {
 	t.Logf("load %s, %d kill -9 cycles, seed %d (CRASH_SEED)", load, cycles, seed)
 	start := time.Now()
 
-	sink := startSMTP(t)
-	sink.delay = 300 * time.Millisecond // deliveries in flight when the kill comes
+	sink := smtpsink.Start(t)
+	sink.Delay = 300 * time.Millisecond // deliveries in flight when the kill comes
 	srv := startServer(t, map[string]string{
 		"GATEHOUSE_REGISTRATION": "open",
 		"GATEHOUSE_MAILER":       "smtp",
-		"GATEHOUSE_SMTP_ADDR":    sink.addr(),
+		"GATEHOUSE_SMTP_ADDR":    sink.Addr(),
 		"GATEHOUSE_SMTP_FROM":    "gatehouse@example.com",
 		// Tokens outlive the run: the workers keep theirs across restarts.
 		"GATEHOUSE_ACCESS_TTL": "2h",
@@ -762,12 +764,12 @@ func TestKillNineUnderMixedLoad(t *testing.T) {
 			// DATA), so the outbox must deliver it after the restart.
 			time.Sleep(run / 2)
 			select {
-			case <-sink.mailFrom:
+			case <-sink.MailFrom:
 			default:
 			}
 			select {
-			case <-sink.mailFrom:
-				time.Sleep(time.Duration(rng.Int64N(int64(sink.delay / 2))))
+			case <-sink.MailFrom:
+				time.Sleep(time.Duration(rng.Int64N(int64(sink.Delay / 2))))
 			case <-time.After(run):
 			}
 		} else {
@@ -798,7 +800,7 @@ func TestKillNineUnderMixedLoad(t *testing.T) {
 	// Every acknowledged reset mail arrives (the SMTP sink stayed up: normally at once; the
 	// outbox polls at least once a minute and retries a failed delivery after 30 s).
 	t0 := time.Now()
-	all := c.sink.waitUntil(100*time.Second, func(msgs []sinkMsg) bool {
+	all := c.sink.WaitUntil(100*time.Second, func(msgs []smtpsink.Message) bool {
 		byTo := mailIDs(msgs)
 		for _, u := range c.mail {
 			if len(byTo[strings.ToLower(u.email)]) < u.acked {
@@ -808,7 +810,7 @@ func TestKillNineUnderMixedLoad(t *testing.T) {
 		return true
 	})
 	t.Logf("mail: every acknowledged send delivered: %v, after %s; %d deliveries were cut off by a kill",
-		all, time.Since(t0).Round(time.Millisecond), sink.abandoned())
+		all, time.Since(t0).Round(time.Millisecond), sink.Abandoned())
 	// Give a late duplicate a moment to show up.
 	time.Sleep(500 * time.Millisecond)
 	c.checkMail(true)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/pgtest"
+	"github.com/gatehouse/gatehouse/internal/smtpsink"
 )
 
 const password = "Analytical1"
@@ -29,20 +30,20 @@ const password = "Analytical1"
 type pair struct {
 	a, b  *node
 	data  string
-	smtp  *smtpSink
+	smtp  *smtpsink.Sink
 	dbURL string
 	key   string
 }
 
 func startPair(t testing.TB, dbURL string, extra map[string]string) *pair {
 	t.Helper()
-	p := &pair{data: t.TempDir(), smtp: startSMTP(t), dbURL: dbURL}
+	p := &pair{data: t.TempDir(), smtp: smtpsink.Start(t), dbURL: dbURL}
 	p.key = filepath.Join(p.data, "master.key")
 	env := map[string]string{
 		"GATEHOUSE_STORE":           dbURL,
 		"GATEHOUSE_MASTER_KEY_FILE": p.key,
 		"GATEHOUSE_MAILER":          "smtp",
-		"GATEHOUSE_SMTP_ADDR":       p.smtp.addr(),
+		"GATEHOUSE_SMTP_ADDR":       p.smtp.Addr(),
 		"GATEHOUSE_SMTP_FROM":       "gatehouse@example.com",
 	}
 	for k, v := range extra {
@@ -332,7 +333,7 @@ func TestCrossNode(t *testing.T) {
 				t.Fatalf("forgot-password %d: %d %s", i, c, body)
 			}
 		}
-		count := func(msgs []sinkMsg) map[string]int {
+		count := func(msgs []smtpsink.Message) map[string]int {
 			m := map[string]int{}
 			for _, msg := range msgs {
 				for _, to := range msg.To {
@@ -341,7 +342,7 @@ func TestCrossNode(t *testing.T) {
 			}
 			return m
 		}
-		all := func(msgs []sinkMsg) bool {
+		all := func(msgs []smtpsink.Message) bool {
 			c := count(msgs)
 			for i := 0; i < n; i++ {
 				if c[fmt.Sprintf("reset%d@example.com", i)] == 0 {
@@ -350,13 +351,13 @@ func TestCrossNode(t *testing.T) {
 			}
 			return true
 		}
-		if !p.smtp.waitUntil(liveness, all) {
-			t.Fatalf("not every reset mail delivered: %v", count(p.smtp.messages()))
+		if !p.smtp.WaitUntil(liveness, all) {
+			t.Fatalf("not every reset mail delivered: %v", count(p.smtp.Messages()))
 		}
 		// A duplicate would come from the other node's worker: give both workers a few more
 		// polls (this dwell only weakens the check, it never fails a correct server).
 		time.Sleep(3 * time.Second)
-		for addr, c := range count(p.smtp.messages()) {
+		for addr, c := range count(p.smtp.Messages()) {
 			if strings.HasPrefix(addr, "reset") && c != 1 {
 				t.Fatalf("%s received %d reset mails, want 1", addr, c)
 			}

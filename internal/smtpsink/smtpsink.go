@@ -1,6 +1,6 @@
-package multinode_test
-
-// A copy of tests/crash/smtp_test.go (a minimal SMTP sink; test packages cannot share files).
+// Package smtpsink is a minimal SMTP server on loopback for the Go tests that run the real
+// binary (tests/crash, tests/multinode): it records every message it accepts.
+package smtpsink
 
 import (
 	"bufio"
@@ -14,25 +14,25 @@ import (
 	"time"
 )
 
-// smtpSink is a minimal SMTP server on loopback (RFC 5321: greeting, EHLO/HELO, MAIL, RCPT,
+// Sink is a minimal SMTP server on loopback (RFC 5321: greeting, EHLO/HELO, MAIL, RCPT,
 // DATA with dot-unstuffing, RSET, NOOP, QUIT) that records every message it accepted.
-type smtpSink struct {
+type Sink struct {
 	ln net.Listener
 	// delay slows each transaction down (before the reply to MAIL), so that a kill of the
 	// client finds deliveries in flight more often.
-	delay time.Duration
+	Delay time.Duration
 
 	// mailFrom gets a value (if it has room) when a transaction starts.
-	mailFrom chan struct{}
+	MailFrom chan struct{}
 
 	mu   sync.Mutex
-	msgs []sinkMsg
+	msgs []Message
 	cut  int           // transactions the client abandoned (connection lost after MAIL)
 	wake chan struct{} // closed and replaced on each accepted message
 }
 
-// sinkMsg is one accepted message.
-type sinkMsg struct {
+// Message is one accepted message.
+type Message struct {
 	From      string
 	To        []string
 	MessageID string
@@ -41,21 +41,23 @@ type sinkMsg struct {
 	At        time.Time
 }
 
-func startSMTP(t testing.TB) *smtpSink {
+// Start listens on a free loopback port until the test ends.
+func Start(t testing.TB) *Sink {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &smtpSink{ln: ln, wake: make(chan struct{}), mailFrom: make(chan struct{}, 1)}
+	s := &Sink{ln: ln, wake: make(chan struct{}), MailFrom: make(chan struct{}, 1)}
 	go s.serve()
 	t.Cleanup(func() { ln.Close() })
 	return s
 }
 
-func (s *smtpSink) addr() string { return s.ln.Addr().String() }
+// Addr is the host:port to point a mailer at.
+func (s *Sink) Addr() string { return s.ln.Addr().String() }
 
-func (s *smtpSink) serve() {
+func (s *Sink) serve() {
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
@@ -67,7 +69,7 @@ func (s *smtpSink) serve() {
 
 var mailboxRE = regexp.MustCompile(`(?i)^(FROM|TO):\s*<([^<>]*)>`)
 
-func (s *smtpSink) session(c net.Conn) {
+func (s *Sink) session(c net.Conn) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Minute))
 	rd := bufio.NewReader(c)
@@ -110,10 +112,10 @@ func (s *smtpSink) session(c net.Conn) {
 			}
 			from, to, inTxn = m[2], nil, true
 			select {
-			case s.mailFrom <- struct{}{}:
+			case s.MailFrom <- struct{}{}:
 			default:
 			}
-			time.Sleep(s.delay)
+			time.Sleep(s.Delay)
 			reply("250 2.1.0 Sender OK")
 		case "RCPT":
 			m := mailboxRE.FindStringSubmatch(arg)
@@ -159,8 +161,8 @@ func (s *smtpSink) session(c net.Conn) {
 	}
 }
 
-func (s *smtpSink) record(from string, to []string, raw []byte) {
-	m := sinkMsg{From: from, To: to, Raw: raw, At: time.Now()}
+func (s *Sink) record(from string, to []string, raw []byte) {
+	m := Message{From: from, To: to, Raw: raw, At: time.Now()}
 	if msg, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
 		m.MessageID = strings.TrimSpace(msg.Header.Get("Message-Id"))
 		m.Subject = msg.Header.Get("Subject")
@@ -173,26 +175,29 @@ func (s *smtpSink) record(from string, to []string, raw []byte) {
 }
 
 // abandoned is the number of transactions cut off by the client before the end of DATA.
-func (s *smtpSink) abandoned() int {
+// Abandoned counts the transactions the client left after MAIL (a kill).
+func (s *Sink) Abandoned() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.cut
 }
 
 // messages returns a copy of every accepted message.
-func (s *smtpSink) messages() []sinkMsg {
+// Messages returns the accepted messages so far.
+func (s *Sink) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]sinkMsg(nil), s.msgs...)
+	return append([]Message(nil), s.msgs...)
 }
 
 // waitUntil calls ok with the messages after every new one until it returns true or the
 // timeout passes; it reports the last result.
-func (s *smtpSink) waitUntil(timeout time.Duration, ok func([]sinkMsg) bool) bool {
+// WaitUntil waits until ok holds for the accepted messages or timeout passes; it reports ok.
+func (s *Sink) WaitUntil(timeout time.Duration, ok func([]Message) bool) bool {
 	deadline := time.After(timeout)
 	for {
 		s.mu.Lock()
-		msgs := append([]sinkMsg(nil), s.msgs...)
+		msgs := append([]Message(nil), s.msgs...)
 		wake := s.wake
 		s.mu.Unlock()
 		if ok(msgs) {
@@ -201,7 +206,7 @@ func (s *smtpSink) waitUntil(timeout time.Duration, ok func([]sinkMsg) bool) boo
 		select {
 		case <-wake:
 		case <-deadline:
-			return ok(s.messages())
+			return ok(s.Messages())
 		}
 	}
 }
