@@ -419,7 +419,7 @@ var reasons = map[int]string{
 
 // checkEnvelope verifies an error answer per spec section 1: a JSON object with exactly
 // statusCode (= the HTTP status), error (the reason label), message (= message unless empty),
-// and on 429 retryAfter (integer, equal to the Retry-After header).
+// and on 429 (and a 503 with Retry-After) retryAfter (integer, equal to the Retry-After header).
 func checkEnvelope(r *resp, status int, message string) error {
 	if r.Status != status {
 		return fmt.Errorf("want %d %s, got %s", status, message, r)
@@ -436,8 +436,11 @@ func checkAnyEnvelope(r *resp, message string) error {
 	if err := json.Unmarshal(r.Body, &m); err != nil || m == nil {
 		return fmt.Errorf("error answer is not a JSON object: %s", r)
 	}
+	// A 429 always says how long to wait; a 503 does when the wait is known (an open plugin
+	// circuit breaker: PLUGIN_UNAVAILABLE with Retry-After).
+	timed := r.Status == 429 || (r.Status == 503 && r.Header.Get("Retry-After") != "")
 	want := []string{"error", "message", "statusCode"}
-	if r.Status == 429 {
+	if timed {
 		want = []string{"error", "message", "retryAfter", "statusCode"}
 	}
 	got := make([]string, 0, len(m))
@@ -480,7 +483,7 @@ func checkAnyEnvelope(r *resp, message string) error {
 	if message != "" && *env.Message != message {
 		return fmt.Errorf("message %q, want %q: %s", *env.Message, message, r)
 	}
-	if r.Status == 429 {
+	if timed {
 		ra, err := strconv.Atoi(env.RetryAfter.String())
 		if err != nil || ra < 0 {
 			return fmt.Errorf("retryAfter is not a non-negative integer: %s", r)
