@@ -215,24 +215,8 @@ func TestParallelGuessesAcrossLimiters(t *testing.T) {
 	st := storetest.Open(t)
 	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
 	limiters := []*Limiter{New(st, DefaultPolicy, clock.Now), New(st, DefaultPolicy, clock.Now)}
-	var evaluated atomic.Int32
-	const P = 50
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < P; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			limiters[i%2].Guess(Password, subject, func() (Outcome, func(store.Txn) error, error) {
-				evaluated.Add(1)
-				return wrong()
-			})
-		}(i)
-	}
-	close(start)
-	wg.Wait()
-	if got := evaluated.Load(); got != 6 {
+	evaluated := wrongBurst(limiters, 50)
+	if got := evaluated; got != 6 {
 		t.Fatalf("%d guesses evaluated over two limiters, want 6", got)
 	}
 	err := limiters[1].Guess(Password, subject, right)
@@ -385,4 +369,26 @@ func TestRightGuessInABurstKeepsTheOthersCounted(t *testing.T) {
 	if got := wrongEvaluated.Load(); got > 6 {
 		t.Fatalf("%d replays evaluated wrong, want at most 6", got)
 	}
+}
+
+// wrongBurst sends n wrong guesses at once, spread over limiters in turn, and returns how many
+// were evaluated.
+func wrongBurst(limiters []*Limiter, n int) int32 {
+	var evaluated atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			limiters[i%len(limiters)].Guess(Password, subject, func() (Outcome, func(store.Txn) error, error) {
+				evaluated.Add(1)
+				return wrong()
+			})
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	return evaluated.Load()
 }

@@ -1,8 +1,6 @@
 package limit
 
 import (
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,29 +25,14 @@ func TestParallelGuessesAcrossPostgresNodes(t *testing.T) {
 	}
 	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
 	limiters := []*Limiter{New(stores[0], DefaultPolicy, clock.Now), New(stores[1], DefaultPolicy, clock.Now)}
-	var evaluated atomic.Int32
 	const P = 50
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < P; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			limiters[i%2].Guess(Password, subject, func() (Outcome, func(store.Txn) error, error) {
-				evaluated.Add(1)
-				return wrong()
-			})
-		}(i)
-	}
-	close(start)
-	wg.Wait()
-	if got := evaluated.Load(); got > 6 {
+	evaluated := wrongBurst(limiters, P)
+	if got := evaluated; got > 6 {
 		t.Fatalf("%d guesses evaluated over two nodes, want at most 6", got)
 	}
-	t.Logf("%d of %d parallel wrong guesses evaluated over two nodes (allowed: 6)", evaluated.Load(), P)
+	t.Logf("%d of %d parallel wrong guesses evaluated over two nodes (allowed: 6)", evaluated, P)
 	err := limiters[1].Guess(Password, subject, right)
-	if fe, _ := failure.As(err); evaluated.Load() == 6 && (fe == nil || fe.Status != 429) {
+	if fe, _ := failure.As(err); evaluated == 6 && (fe == nil || fe.Status != 429) {
 		t.Fatalf("the right password past the allowance: %v, want 429", err)
 	}
 }
