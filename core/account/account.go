@@ -25,6 +25,10 @@ type Account struct {
 	CreatedAt    time.Time `json:"createdAt"`
 	// PasswordChangedAt is when the password was last set.
 	PasswordChangedAt time.Time `json:"passwordChangedAt,omitempty"`
+	// EmailVerified is true once the holder proved the address receives mail: a verification
+	// code (GATEHOUSE_VERIFY_EMAIL), a password-reset code, or the code of the transfer that
+	// moved the account to it.
+	EmailVerified bool `json:"emailVerified,omitempty"`
 }
 
 // emailFormat is the "email" format of the original service's validator (ajv-formats), with

@@ -11,6 +11,7 @@ import (
 	"math"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -28,9 +29,11 @@ import (
 // Request is what a handler gets: validated body and query values and, on authenticated
 // routes, the principal.
 type Request struct {
-	Ctx       *fasthttp.RequestCtx
-	Body      map[string]string
-	Query     map[string]string
+	Ctx   *fasthttp.RequestCtx
+	Body  map[string]string
+	Query map[string]string
+	// Params are the values of the path's {name} segments, validated by the route's Params.
+	Params    map[string]string
 	Principal auth.Principal
 
 	rt *Router
@@ -67,9 +70,12 @@ type Route struct {
 	Path    string
 	Summary string
 	// Auth is the token requirement; 0 means none.
-	Auth   auth.Requirement
-	Body   *Schema
-	Query  *Schema
+	Auth  auth.Requirement
+	Body  *Schema
+	Query *Schema
+	// Params validates the path's {name} segments (a route path such as /user/sessions/{id});
+	// every such segment must have a field here.
+	Params *Schema
 	Handle func(*Request) (Response, error)
 	// OK documents the success answer.
 	OK      Doc
@@ -97,12 +103,14 @@ type Doc struct {
 // Router dispatches requests to routes and renders answers.
 type Router struct {
 	routes map[string]map[string]*Route // path -> method -> route
-	list   []*Route
-	auth   *auth.Service
-	log    hclog.Logger
-	reqSeq atomic.Uint64
-	reqPfx string
-	cors   *CORS
+	// patterns are the paths with {name} segments, split at '/', matched when no exact path is.
+	patterns []string
+	list     []*Route
+	auth     *auth.Service
+	log      hclog.Logger
+	reqSeq   atomic.Uint64
+	reqPfx   string
+	cors     *CORS
 	// proxies are the reverse proxies whose X-Forwarded-For is believed.
 	proxies TrustedProxies
 }
@@ -121,6 +129,14 @@ func (rt *Router) Add(routes ...*Route) {
 	for _, r := range routes {
 		if rt.routes[r.Path] == nil {
 			rt.routes[r.Path] = map[string]*Route{}
+			if strings.Contains(r.Path, "{") {
+				rt.patterns = append(rt.patterns, r.Path)
+			}
+		}
+		for _, seg := range strings.Split(r.Path, "/") {
+			if name, ok := paramName(seg); ok && (r.Params == nil || !r.Params.has(name)) {
+				panic(fmt.Sprintf("api: route %s %s: path parameter %q has no field in Params", r.Method, r.Path, name))
+			}
 		}
 		if _, dup := rt.routes[r.Path][r.Method]; dup {
 			panic(fmt.Sprintf("api: duplicate route %s %s", r.Method, r.Path))
@@ -148,7 +164,7 @@ func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
 		}
 	}()
 	start := time.Now()
-	methods := rt.routes[string(ctx.Path())]
+	methods, params := rt.match(ctx.Path())
 	if methods != nil && ctx.IsOptions() {
 		rt.cors.preflight(ctx, methods)
 		return
@@ -160,7 +176,7 @@ func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
 		metrics.ObserveRequest("unmatched", "", 404, time.Since(start))
 		return
 	}
-	resp, err := rt.serve(ctx, route, reqID)
+	resp, err := rt.serve(ctx, route, reqID, params)
 	if err != nil {
 		rt.renderError(ctx, reqID, err)
 	} else {
@@ -223,7 +239,50 @@ func (rt *Router) checkCookieSite(ctx *fasthttp.RequestCtx) error {
 	return failure.New(403, "CROSS_SITE_REQUEST")
 }
 
-func (rt *Router) serve(ctx *fasthttp.RequestCtx, route *Route, reqID requestID) (Response, error) {
+// paramName reports whether seg is a path parameter, {name}, and its name.
+func paramName(seg string) (string, bool) {
+	if len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}' {
+		return seg[1 : len(seg)-1], true
+	}
+	return "", false
+}
+
+// match finds the routes of path: its own, or those of the first pattern (a path with {name}
+// segments) it fits, with the segments' values (raw, validated by the route's Params).
+func (rt *Router) match(path []byte) (map[string]*Route, map[string]string) {
+	if methods := rt.routes[string(path)]; methods != nil {
+		return methods, nil
+	}
+	if len(rt.patterns) == 0 {
+		return nil, nil
+	}
+	segs := strings.Split(string(path), "/")
+next:
+	for _, path := range rt.patterns {
+		pat := strings.Split(path, "/")
+		if len(pat) != len(segs) {
+			continue
+		}
+		var params map[string]string
+		for i, p := range pat {
+			if name, ok := paramName(p); ok {
+				if segs[i] == "" {
+					continue next
+				}
+				if params == nil {
+					params = map[string]string{}
+				}
+				params[name] = segs[i]
+			} else if p != segs[i] {
+				continue next
+			}
+		}
+		return rt.routes[path], params
+	}
+	return nil, nil
+}
+
+func (rt *Router) serve(ctx *fasthttp.RequestCtx, route *Route, reqID requestID, params map[string]string) (Response, error) {
 	req := &Request{Ctx: ctx, rt: rt, id: reqID}
 	ctx.SetUserValue(reqctx.KeyValue(req))
 	if err := checkContentType(ctx); err != nil {
@@ -242,6 +301,13 @@ func (rt *Router) serve(ctx *fasthttp.RequestCtx, route *Route, reqID requestID)
 		if req.Principal, err = rt.auth.Authorize(raw, route.Auth); err != nil {
 			return Response{}, err
 		}
+	}
+	if route.Params != nil {
+		p, err := route.Params.decodeParams(params)
+		if err != nil {
+			return Response{}, err
+		}
+		req.Params = p
 	}
 	if route.Query != nil {
 		args := ctx.QueryArgs()

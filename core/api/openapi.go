@@ -14,15 +14,17 @@ import (
 var tokenErrors = []string{failure.CodeNoToken, failure.CodeInvalidToken, failure.CodeTokenExpired, failure.CodeTokenRevoked, failure.CodeWrongTokenType}
 
 // groups are the sections of the reference, in order.
-var groups = []string{"Authentication", "User: registration", "User: 2FA", "User: email and password", "Operations"}
+var groups = []string{"Authentication", "User: registration", "User: account", "User: 2FA", "User: email and password", "Operations"}
 
 // group is the section of the reference a route belongs to.
-func group(path string) string {
+func group(method, path string) string {
 	switch {
 	case strings.HasPrefix(path, "/auth/"), strings.HasPrefix(path, "/.well-known/"):
 		return "Authentication"
-	case path == "/user":
+	case path == "/user" && method == "POST":
 		return "User: registration"
+	case path == "/user", strings.HasPrefix(path, "/user/sessions"), strings.HasPrefix(path, "/user/email/verify"):
+		return "User: account"
 	case strings.HasPrefix(path, "/user/2fa"):
 		return "User: 2FA"
 	case strings.HasPrefix(path, "/user/"):
@@ -61,7 +63,7 @@ type opDoc struct {
 }
 
 func describe(r *Route) opDoc {
-	d := opDoc{route: r, group: group(r.Path), status: r.OK.Status, errors: map[int][]string{}}
+	d := opDoc{route: r, group: group(r.Method, r.Path), status: r.OK.Status, errors: map[int][]string{}}
 	if d.status == 0 {
 		d.status = 200
 	}
@@ -81,6 +83,9 @@ func describe(r *Route) opDoc {
 	if r.Body != nil {
 		d.errors[400] = append(d.errors[400], "body must have required property '...'", "body/... must NOT have more than N characters")
 		d.errors[413] = append(d.errors[413], "request body is too large")
+	}
+	if r.Params != nil {
+		d.errors[400] = append(d.errors[400], "params/... must NOT have more than N characters")
 	}
 	if r.Query != nil {
 		for _, f := range r.Query.Fields {
@@ -251,7 +256,7 @@ func successResponse(d opDoc) map[string]any {
 }
 
 func operationID(r *Route) string {
-	id := strings.ToLower(r.Method) + strings.NewReplacer("/", "_", ".", "_", "-", "_").Replace(r.Path)
+	id := strings.ToLower(r.Method) + strings.NewReplacer("/", "_", ".", "_", "-", "_", "{", "", "}", "").Replace(r.Path)
 	if r.Path == "/" {
 		id = strings.ToLower(r.Method) + "_root"
 	}
@@ -280,11 +285,18 @@ func operation(d opDoc) map[string]any {
 	if r.Body != nil {
 		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": objectSchema(r.Body)}}}
 	}
+	params := []map[string]any{}
+	if r.Params != nil {
+		for _, f := range r.Params.Fields {
+			params = append(params, map[string]any{"name": f.Name, "in": "path", "required": true, "schema": fieldSchema(f), "description": f.Description})
+		}
+	}
 	if r.Query != nil {
-		params := []map[string]any{}
 		for _, f := range r.Query.Fields {
 			params = append(params, map[string]any{"name": f.Name, "in": "query", "required": f.Required, "schema": fieldSchema(f), "description": f.Description})
 		}
+	}
+	if len(params) > 0 {
 		op["parameters"] = params
 	}
 	for st, codes := range d.errors {
@@ -376,6 +388,7 @@ func OpenAPI(routes []*Route, version, serverURL string) []byte {
 var groupDescriptions = map[string]string{
 	"Authentication":           "Log in, trade tokens, log out; the public signing keys.",
 	"User: registration":       "Create an account.",
+	"User: account":            "The account holder's own account: its address, its sessions, address verification, deleting it.",
 	"User: 2FA":                "Second factors: each method's setup, activation, challenge and verification, and the recovery codes.",
 	"User: email and password": "Password reset by mail, password change, moving the account to a new address.",
 	"Operations":               "Health, readiness, metrics and this reference.",

@@ -78,6 +78,7 @@ func writeRoute(b *bytes.Buffer, d opDoc) {
 	} else {
 		fmt.Fprintf(b, " Requires %s.\n", d.auth.text)
 	}
+	writeFields(b, "Path parameters", r.Params)
 	writeFields(b, "Query parameters", r.Query)
 	if r.Body != nil {
 		if len(r.Body.Fields) == 0 {

@@ -95,6 +95,32 @@ func (s *Schema) decodeQuery(get func(name string) ([]byte, bool)) (map[string]s
 	return values, nil
 }
 
+// decodeParams validates path parameters (every field of s is a {name} segment, so present).
+func (s *Schema) decodeParams(params map[string]string) (map[string]string, error) {
+	values := make(map[string]string, len(s.Fields))
+	for _, f := range s.Fields {
+		v := params[f.Name]
+		if !utf8.ValidString(v) {
+			return nil, failure.BadRequest(fmt.Sprintf("params/%s must be valid UTF-8", f.Name))
+		}
+		if err := f.check("params", v); err != nil {
+			return nil, err
+		}
+		values[f.Name] = v
+	}
+	return values, nil
+}
+
+// has reports whether s has a field name.
+func (s *Schema) has(name string) bool {
+	for _, f := range s.Fields {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 func (f Field) check(where, v string) error {
 	n := utf8.RuneCountInString(v)
 	switch {

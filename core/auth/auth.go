@@ -311,7 +311,7 @@ func (s *Service) Login(ctx context.Context, username, pw string) (string, token
 			if active {
 				typ = token.Partial
 			}
-			tok, err = s.openSession(txn, acct.ID, typ)
+			tok, err = s.openSession(ctx, txn, acct.ID, typ)
 			return err
 		}, nil
 	})
@@ -342,9 +342,16 @@ func outcome(err error, typ token.Type) string {
 }
 
 // openSession creates a session that lives as long as the first token, and mints that token.
-func (s *Service) openSession(txn store.Txn, userID uint64, typ token.Type) (string, error) {
+// The session keeps the client address and User-Agent of the request ctx belongs to.
+func (s *Service) openSession(ctx context.Context, txn store.Txn, userID uint64, typ token.Type) (string, error) {
 	now := s.Now()
-	sess := session.Session{ID: token.RandomID(), UserID: userID, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.Minter.Lifetime(typ)).UTC()}
+	sess := session.Session{ID: token.RandomID(), UserID: userID, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.Minter.Lifetime(typ)).UTC(), LastUsedAt: now.UTC()}
+	if info, ok := reqctx.From(ctx); ok {
+		if info.ClientIP.IsValid() {
+			sess.IP = info.ClientIP.String()
+		}
+		sess.UserAgent = session.TrimUserAgent(info.UserAgent)
+	}
 	if err := session.Put(txn, sess, now); err != nil {
 		return "", err
 	}
@@ -464,5 +471,6 @@ func (s *Service) ExtendSession(txn store.Txn, sid string) error {
 	if exp := now.Add(s.Minter.Lifetime(token.Refresh)); exp.After(sess.ExpiresAt) {
 		sess.ExpiresAt = exp.UTC()
 	}
+	sess.LastUsedAt = now.UTC() // the only write of it: a refresh, not every request
 	return session.Put(txn, sess, now)
 }

@@ -3,6 +3,8 @@
 package session
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -20,6 +22,38 @@ type Session struct {
 	UserID    uint64    `json:"userId"`
 	CreatedAt time.Time `json:"createdAt"`
 	ExpiresAt time.Time `json:"expiresAt"`
+	// LastUsedAt is the last time a token of the session was refreshed (or the session
+	// opened): written only when the session is extended, not on every request.
+	LastUsedAt time.Time `json:"lastUsedAt,omitempty"`
+	// IP and UserAgent are the client address and User-Agent (cut to MaxUserAgent bytes) of
+	// the login that opened the session.
+	IP        string `json:"ip,omitempty"`
+	UserAgent string `json:"userAgent,omitempty"`
+}
+
+// MaxUserAgent is the longest User-Agent kept with a session, in bytes.
+const MaxUserAgent = 256
+
+// PublicID is the id a session is shown by to its user (GET /user/sessions) and named by to end
+// it: derived from the session id, which stays inside the tokens. The session id is not a
+// credential (a token needs the signature too), but it is in every token's claims, which other
+// services verifying access tokens see and may log; the public id ties a listed session to
+// nothing outside the list.
+func PublicID(id string) string {
+	sum := sha256.Sum256([]byte("gatehouse session public id\x00" + id))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// TrimUserAgent cuts ua to MaxUserAgent bytes without splitting a UTF-8 sequence.
+func TrimUserAgent(ua string) string {
+	if len(ua) <= MaxUserAgent {
+		return ua
+	}
+	cut := MaxUserAgent
+	for cut > 0 && ua[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return ua[:cut]
 }
 
 func sessionKey(id string) []byte { return store.Key("session", id) }
@@ -69,6 +103,32 @@ func Get(txn store.Txn, id string) (Session, error) {
 	var s Session
 	err = json.Unmarshal(v, &s)
 	return s, err
+}
+
+// List returns the live sessions of userID (those whose record has not expired).
+func List(txn store.Txn, userID uint64) ([]Session, error) {
+	prefix := userPrefix(userID)
+	var ids []string
+	if err := txn.Scan(prefix, func(k, _ []byte) bool {
+		ids = append(ids, string(k[len(prefix):]))
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]Session, 0, len(ids))
+	for _, id := range ids {
+		s, err := Get(txn, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if s.UserID == userID {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 // Revoke deletes session id of userID. Once the transaction commits, every process on the
