@@ -37,7 +37,7 @@ func (c *CORS) allow(ctx *fasthttp.RequestCtx) bool {
 	h := &ctx.Response.Header
 	h.SetBytesV("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Credentials", "true")
-	h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id")
+	h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id, X-Gatehouse-Device")
 	h.Add("Vary", "Origin")
 	return true
 }
@@ -64,6 +64,6 @@ func (c *CORS) preflight(ctx *fasthttp.RequestCtx, methods map[string]*Route) {
 	sort.Strings(list)
 	h := &ctx.Response.Header
 	h.Set("Access-Control-Allow-Methods", strings.Join(list, ", "))
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Gatehouse-Device")
 	h.Set("Access-Control-Max-Age", "600")
 }

@@ -2,6 +2,9 @@ package api
 
 import (
 	"crypto/subtle"
+	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/gatehouse/gatehouse/core/auth"
 	"github.com/gatehouse/gatehouse/core/failure"
@@ -47,14 +50,16 @@ func AuthRoutes(a *auth.Service, adminToken string) []*Route {
 	userID := func(p auth.Principal) any { return map[string]uint64{"userId": p.UserID} }
 	return []*Route{
 		{Method: "POST", Path: "/auth/login", Summary: "Log in with email and password", Body: loginBody, Query: cookieQuery,
-			OK:     Doc{Description: "the refresh token, or a partial token when a 2FA method is active", Text: true},
+			OK: Doc{Description: "the refresh token, or a partial token when a 2FA method is active; a new device token in the " + DeviceHeader +
+				" header and the " + DeviceCookie + " cookie (send it back at the next login, as that header or the cookie: its wrong passwords are then counted for that device alone)", Text: true},
 			Errors: map[int][]string{401: {failure.CodePasswordIncorrect}, 429: {failure.CodeTooManyPassword}, 500: {failure.CodeNoPasswordInfo}, 503: {failure.CodeHashingUnavailable}},
 			Handle: func(req *Request) (Response, error) {
-				tok, typ, err := a.Login(req.Ctx, req.Body["username"], req.Body["password"])
+				res, err := a.Login(req.Ctx, req.Body["username"], req.Body["password"], deviceToken(req))
 				if err != nil {
 					return Response{}, err
 				}
-				return tokenResponse(req, tok, typ), nil
+				setDeviceToken(req, res.Device)
+				return tokenResponse(req, res.Token, res.Type), nil
 			}},
 		{Method: "GET", Path: "/auth/refreshtoken", Summary: "Get a new refresh token in the same session", Auth: auth.Refresh, Query: cookieQuery,
 			OK: Doc{Description: "a new refresh token in the same session; the presented one stays valid until it expires", Text: true},
@@ -115,6 +120,40 @@ func AuthRoutes(a *auth.Service, adminToken string) []*Route {
 				return Response{}, a.ChangePassword(req.Ctx, req.Principal, req.Body["oldPassword"], req.Body["newPassword"])
 			}},
 	}
+}
+
+// DeviceHeader and DeviceCookie carry the device token of a login (core/auth/device.go): the
+// login answer sets both, and the next login presents either (the header wins).
+const (
+	DeviceHeader = "X-Gatehouse-Device"
+	DeviceCookie = "gh_device"
+)
+
+// deviceToken is the device token a login request presents ("" for none).
+func deviceToken(req *Request) string {
+	if h := req.Ctx.Request.Header.Peek(DeviceHeader); len(h) > 0 {
+		return string(h)
+	}
+	return string(req.Ctx.Request.Header.Cookie(DeviceCookie))
+}
+
+// setDeviceToken hands the client a new device token: as the header for API clients, and as an
+// HttpOnly, Secure, SameSite=Strict cookie sent only to the login endpoint, for browsers.
+func setDeviceToken(req *Request, tok string) {
+	if tok == "" {
+		return
+	}
+	req.Ctx.Response.Header.Set(DeviceHeader, tok)
+	c := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(c)
+	c.SetKey(DeviceCookie)
+	c.SetValue(tok)
+	c.SetPath("/auth/login")
+	c.SetHTTPOnly(true)
+	c.SetSecure(true)
+	c.SetSameSite(fasthttp.CookieSameSiteStrictMode)
+	c.SetMaxAge(int(auth.DeviceLifetime / time.Second))
+	req.Ctx.Response.Header.SetCookie(c)
 }
 
 // OperationRoutes returns /healthz and /readyz.

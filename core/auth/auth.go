@@ -49,6 +49,9 @@ type Service struct {
 	RegistrationOpen bool
 	// ServiceName is given to password policies as a context word.
 	ServiceName string
+	// DeviceKey is the key the device tokens' keys derive from (from the master key; the same
+	// on every node).
+	DeviceKey []byte
 
 	// sessions caches live sessions for Authorize; every revocation invalidates it through the
 	// store's change notices (WatchChanges).
@@ -242,10 +245,21 @@ func userSubject(id uint64) limit.Subject {
 	return limit.Subject{Key: "u/" + strconv.FormatUint(id, 10), Known: true}
 }
 
+// LoginResult is a successful login.
+type LoginResult struct {
+	// Token is a refresh token, or a partial token when the user has an active 2FA method.
+	Token string
+	Type  token.Type
+	// Device is a new device token for the client (see device.go).
+	Device string
+}
+
 // Login checks username and password under the password guess limiter and opens a session. It
-// returns a refresh token, or a partial token when the user has an active 2FA method. An
-// unknown username costs the same hash and is throttled the same way.
-func (s *Service) Login(ctx context.Context, username, pw string) (string, token.Type, error) {
+// returns a refresh token, or a partial token when the user has an active 2FA method, and a
+// new device token. A valid device token of the account in device has the guess counted on
+// that device's own counter, else on the account's (device.go). An unknown username costs the
+// same hash and is throttled the same way.
+func (s *Service) Login(ctx context.Context, username, pw, device string) (LoginResult, error) {
 	var acct account.Account
 	known := true
 	if err := s.Store.View(func(txn store.Txn) error {
@@ -257,11 +271,11 @@ func (s *Service) Login(ctx context.Context, username, pw string) (string, token
 		}
 		return err
 	}); err != nil {
-		return "", "", err
+		return LoginResult{}, err
 	}
 	subject := limit.Subject{Key: "n/" + account.NormalizeEmail(username)}
 	if known {
-		subject = userSubject(acct.ID)
+		subject = s.loginSubject(acct.ID, device)
 	}
 	var tok string
 	typ := token.Refresh
@@ -317,9 +331,9 @@ func (s *Service) Login(ctx context.Context, username, pw string) (string, token
 	})
 	metrics.Logins.WithLabelValues(outcome(err, typ)).Inc()
 	if err != nil {
-		return "", "", err
+		return LoginResult{}, err
 	}
-	return tok, typ, nil
+	return LoginResult{Token: tok, Type: typ, Device: s.NewDeviceToken(acct.ID)}, nil
 }
 
 // outcome labels a login for the metrics.

@@ -150,6 +150,7 @@ func (s *Server) assemble() error {
 		Log:              s.log.Named("auth"),
 		RegistrationOpen: cfg.RegistrationOpen(),
 		ServiceName:      cfg.DisplayName,
+		DeviceKey:        sealer.Derive("device tokens"),
 	}
 	s.twoFactor = &twofactor.Service{
 		Store:    s.store,
