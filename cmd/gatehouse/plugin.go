@@ -102,8 +102,11 @@ func printReport(w io.Writer, path string, r host.Report) {
 		row("declared capabilities", orNone(d.Capabilities))
 		row("reason codes", orNone(d.Codes))
 		if info, err := host.ResolveTwoFactorInfo(*d); err == nil && info.Route != "" {
-			row("2fa route", fmt.Sprintf("/user/2fa/%s/... (summary key %q, challenges %v, weak %v)", info.Route, info.SummaryKey, info.Challenges, info.Weak))
-			row("2fa body", fmt.Sprintf("code in %q (length %d, 0: any), setup fields %s", info.CodeField, info.CodeLength, orNone(info.SetupFields)))
+			row("2fa route", fmt.Sprintf("/user/2fa/%s/... (summary key %q, challenges %v, weak %v, additive %v)", info.Route, info.SummaryKey, host.Challenges(*d), info.Weak, info.Additive))
+			row("2fa body", fmt.Sprintf("code in %q (length %d, 0: any), setup fields %s, optional %s, JSON objects %s", info.CodeField, info.CodeLength, orNone(info.SetupFields), orNone(info.OptionalSetupFields), orNone(info.JSONFields)))
+			if len(info.ClientDataFields) > 0 {
+				row("2fa client data", strings.Join(info.ClientDataFields, ", "))
+			}
 			c := info.Codes
 			row("2fa message codes", strings.Join([]string{c.Invalid, c.Uninitialized, c.Inactive, c.AlreadyInactive, c.TooMany, c.TooManySends, c.Corrupt}, ", "))
 		}

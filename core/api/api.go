@@ -43,7 +43,7 @@ type Request struct {
 // RequestInfo implements reqctx.Source: the request's id, client address and user agent. The
 // use cases read it from the request's context with reqctx.From.
 func (r *Request) RequestInfo() reqctx.Info {
-	return reqctx.Info{RequestID: r.id.String(), ClientIP: r.rt.clientIP(r.Ctx), UserAgent: string(r.Ctx.UserAgent())}
+	return reqctx.Info{RequestID: r.id.String(), ClientIP: r.rt.clientIP(r.Ctx), UserAgent: string(r.Ctx.UserAgent()), Origin: string(r.Ctx.Request.Header.Peek("Origin"))}
 }
 
 // Response is what a handler returns.

@@ -125,6 +125,13 @@ func (d opDoc) contentType() string {
 }
 
 func fieldSchema(f Field) map[string]any {
+	if f.Object {
+		s := map[string]any{"type": "object"}
+		if f.Description != "" {
+			s["description"] = f.Description
+		}
+		return s
+	}
 	s := map[string]any{"type": "string"}
 	if f.MinLength > 0 {
 		s["minLength"] = f.MinLength

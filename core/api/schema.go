@@ -25,6 +25,9 @@ type Field struct {
 	Pattern *regexp.Regexp
 	// Description documents the field (OpenAPI).
 	Description string
+	// Object makes the field a JSON object instead of a string: its value is the object's
+	// JSON text, compacted, and MaxLength limits that text in bytes.
+	Object bool
 }
 
 // Schema is an object of string properties, checked in order; the first error is reported.
@@ -59,6 +62,14 @@ func (s *Schema) decodeBody(body []byte) (map[string]string, error) {
 	for _, f := range s.Fields {
 		r, ok := raw[f.Name]
 		if !ok {
+			continue
+		}
+		if f.Object {
+			v, err := f.object(r)
+			if err != nil {
+				return nil, err
+			}
+			values[f.Name] = v
 			continue
 		}
 		var v string
@@ -119,6 +130,21 @@ func (s *Schema) has(name string) bool {
 		}
 	}
 	return false
+}
+
+// object checks an Object field's raw value and returns its compacted JSON text.
+func (f Field) object(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || raw[0] != '{' {
+		return "", failure.BadRequest(fmt.Sprintf("body/%s must be object", f.Name))
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		return "", failure.BadRequest(fmt.Sprintf("body/%s must be object", f.Name))
+	}
+	if f.MaxLength > 0 && compact.Len() > f.MaxLength {
+		return "", failure.BadRequest(fmt.Sprintf("body/%s must NOT be larger than %d bytes", f.Name, f.MaxLength))
+	}
+	return compact.String(), nil
 }
 
 func (f Field) check(where, v string) error {

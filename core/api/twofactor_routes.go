@@ -3,6 +3,8 @@ package api
 import (
 	"math"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/auth"
@@ -76,21 +78,32 @@ func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 	base := "/user/2fa/" + id
 	setupBody := &Schema{}
 	for _, f := range info.SetupFields {
-		setupBody.Fields = append(setupBody.Fields, Field{Name: f, Required: true, MaxLength: 256})
+		setupBody.Fields = append(setupBody.Fields, methodField(info, f, true))
 	}
-	codeBody := &Schema{Fields: []Field{{Name: info.CodeField, Required: true, MinLength: info.CodeLength, MaxLength: max(info.CodeLength, 64)}}}
-	if info.CodeLength > 0 {
-		codeBody.Fields[0].MaxLength = info.CodeLength
+	for _, f := range info.OptionalSetupFields {
+		setupBody.Fields = append(setupBody.Fields, methodField(info, f, false))
+	}
+	codeBody := &Schema{Fields: []Field{methodField(info, info.CodeField, true)}}
+	if !codeBody.Fields[0].Object {
+		codeBody.Fields[0].MinLength, codeBody.Fields[0].MaxLength = info.CodeLength, max(info.CodeLength, 64)
+		if info.CodeLength > 0 {
+			codeBody.Fields[0].MaxLength = info.CodeLength
+		}
+	}
+	enableAuth, enableNote := auth.Access, ""
+	if info.Additive {
+		enableNote = "; while the method is active this adds a credential and needs a sudo token (401 SUDO_TOKEN_REQUIRED with an access token)"
 	}
 	routes := []*Route{
 		{Method: "POST", Path: base + "/setup", Summary: "Set up or reset " + id, Auth: auth.SudoOrAccess, Body: setupBody, Query: MailQuery,
-			OK: Doc{Description: "an otpauth URL, its QR code and `secret`, the URL's secret for typing into an authenticator app by hand (base32 for TOTP; absent when the method has none), or null when the method mails a code",
-				Example: twofactor.SetupResult{URL: "otpauth://totp/Gatehouse:user%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP...", QR: "data:image/png;base64,...", Secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}},
+			OK: setupDoc(info),
 			Errors: setupErrors(info),
 			Handle: func(req *Request) (Response, error) {
 				params := map[string]string{}
-				for _, f := range info.SetupFields {
-					params[f] = req.Body[f]
+				for _, f := range slices.Concat(info.SetupFields, info.OptionalSetupFields) {
+					if v, ok := req.Body[f]; ok {
+						params[f] = v
+					}
 				}
 				res, err := tf.Setup(req.Ctx, req.Principal, id, params, mailContext(req))
 				if err != nil || res == nil {
@@ -98,9 +111,9 @@ func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 				}
 				return Response{JSON: res}, nil
 			}},
-		{Method: "POST", Path: base + "/enable", Summary: "Activate " + id + " with its first code", Auth: auth.Access, Body: codeBody,
-			OK:     Doc{Description: "the recovery codes when this is the first active method, else []", Example: map[string][]string{"recoveryCodes": {"..."}}},
-			Errors: map[int][]string{401: {c.Invalid}, 409: {c.Uninitialized}, 429: {c.TooMany}, 500: {c.Corrupt}},
+		{Method: "POST", Path: base + "/enable", Summary: "Activate " + id + " with its first code", Auth: enableAuth, Body: codeBody,
+			OK:     Doc{Description: "the recovery codes when this is the first active method, else []" + enableNote, Example: map[string][]string{"recoveryCodes": {"..."}}},
+			Errors: enableErrors(info),
 			Handle: func(req *Request) (Response, error) {
 				codes, err := tf.Enable(req.Ctx, req.Principal, id, req.Body[info.CodeField])
 				return Response{JSON: map[string][]string{"recoveryCodes": codes}}, err
@@ -132,14 +145,58 @@ func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 				d, err := tf.NextEmail(req.Ctx, req.Principal, id)
 				return Response{JSON: duration(d)}, err
 			}})
-		routes = append(routes, &Route{Method: "POST", Path: base + "/challenge", Summary: "Send a " + id + " code", Auth: auth.AccessOrPartial, Body: emptyBody, Query: MailQuery,
-			OK:     Doc{Description: "null; a code is sent"},
+		challengeDoc := Doc{Description: "null; a code is sent"}
+		summary := "Send a " + id + " code"
+		if len(info.ClientDataFields) > 0 {
+			challengeDoc = Doc{Description: "the method's challenge for the client: " + strings.Join(info.ClientDataFields, ", "), Example: clientDataExample(info)}
+			summary = "Start a " + id + " check"
+		}
+		routes = append(routes, &Route{Method: "POST", Path: base + "/challenge", Summary: summary, Auth: auth.AccessOrPartial, Body: emptyBody, Query: MailQuery,
+			OK:     challengeDoc,
 			Errors: map[int][]string{409: {c.Uninitialized}, 429: {c.TooManySends}, 500: {mail.CodeNoTemplate}},
 			Handle: func(req *Request) (Response, error) {
-				return Response{}, tf.Challenge(req.Ctx, req.Principal, id, mailContext(req))
+				data, err := tf.Challenge(req.Ctx, req.Principal, id, mailContext(req))
+				return Response{JSONBytes: data}, err
 			}})
 	}
 	return routes
+}
+
+// methodField is the body field f of a method's route: a string of at most 256 characters, or
+// (JSONFields) a JSON object of at most 16 KiB.
+func methodField(info twofactor.Info, f string, required bool) Field {
+	if slices.Contains(info.JSONFields, f) {
+		return Field{Name: f, Required: required, Object: true, MaxLength: 16 << 10}
+	}
+	return Field{Name: f, Required: required, MaxLength: 256}
+}
+
+// setupDoc documents a method's setup answer.
+func setupDoc(info twofactor.Info) Doc {
+	if len(info.ClientDataFields) > 0 {
+		return Doc{Description: "the method's data for the client: " + strings.Join(info.ClientDataFields, ", "), Example: clientDataExample(info)}
+	}
+	return Doc{Description: "an otpauth URL, its QR code and `secret`, the URL's secret for typing into an authenticator app by hand (base32 for TOTP; absent when the method has none), or null when the method mails a code",
+		Example: twofactor.SetupResult{URL: "otpauth://totp/Gatehouse:user%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP...", QR: "data:image/png;base64,...", Secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}}
+}
+
+// clientDataExample is an answer with the method's client data fields, each an object.
+func clientDataExample(info twofactor.Info) map[string]any {
+	out := map[string]any{}
+	for _, f := range info.ClientDataFields {
+		out[f] = map[string]any{}
+	}
+	return out
+}
+
+// enableErrors are the errors of a method's enable.
+func enableErrors(info twofactor.Info) map[int][]string {
+	c := info.Codes
+	errs := map[int][]string{401: {c.Invalid}, 409: {c.Uninitialized}, 429: {c.TooMany}, 500: {c.Corrupt}}
+	if info.Additive {
+		errs[401] = append(errs[401], "SUDO_TOKEN_REQUIRED")
+	}
+	return errs
 }
 
 func setupErrors(info twofactor.Info) map[int][]string {

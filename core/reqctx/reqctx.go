@@ -22,6 +22,9 @@ type Info struct {
 	ClientIP netip.Addr
 	// UserAgent is the User-Agent header as sent (client-controlled: log it, never trust it).
 	UserAgent string
+	// Origin is the Origin header as sent ("" when absent): client-controlled, so only a
+	// value found among the configured origins means anything.
+	Origin string
 }
 
 // Source computes a request's Info on demand (core/api's request), so a request whose use case

@@ -7,6 +7,7 @@ import (
 
 	coremail "github.com/gatehouse/gatehouse/core/mail"
 	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/sdk/abi"
 )
 
 // firstPartyGrants are the capabilities the first-party plugins get without the operator's
@@ -61,7 +62,7 @@ func (m pluginMailer) Deliver(ctx context.Context, e coremail.Envelope) error {
 	if err != nil {
 		return err
 	}
-	err = mailer.Deliver(ctx, host.Mail{MessageID: e.ID, RequestID: e.RequestID, From: e.From, To: e.To, Subject: e.Subject, Text: e.Text, HTML: e.HTML})
+	err = mailer.Deliver(ctx, abi.DeliverRequest{MessageID: e.ID, RequestID: e.RequestID, From: e.From, To: e.To, Subject: e.Subject, Text: e.Text, HTML: e.HTML})
 	var refused *host.Refused
 	if errors.As(err, &refused) {
 		return &coremail.PermanentError{Err: err}

@@ -3,11 +3,14 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/gatehouse/gatehouse/core/twofactor"
 	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/sdk/abi"
 )
 
 // pluginMethod is a twofactor plugin as a twofactor.Method. A plugin fault comes back as the
@@ -21,21 +24,26 @@ type pluginMethod struct {
 var _ twofactor.Method = pluginMethod{}
 
 func newPluginMethod(m *host.TwoFactorMethod) pluginMethod {
-	return pluginMethod{m: m, info: methodInfo(m.Info())}
+	return pluginMethod{m: m, info: methodInfo(m.Info(), host.Challenges(m.Descriptor()))}
 }
 
-// methodInfo is the domain's description of a twofactor plugin's method.
-func methodInfo(hi host.TwoFactorInfo) twofactor.Info {
+// methodInfo is the domain's description of a twofactor plugin's method (its resolved
+// descriptor metadata).
+func methodInfo(hi abi.TwoFactorInfo, challenges bool) twofactor.Info {
 	return twofactor.Info{
-		ID:           hi.Route,
-		SummaryKey:   hi.SummaryKey,
-		CodeField:    hi.CodeField,
-		CodeLength:   hi.CodeLength,
-		SetupFields:  hi.SetupFields,
-		Challenges:   hi.Challenges,
-		Weak:         hi.Weak,
-		ReplayWindow: hi.ReplayWindow,
-		Codes:        twofactor.Codes(hi.Codes),
+		ID:                  hi.Route,
+		SummaryKey:          hi.SummaryKey,
+		CodeField:           hi.CodeField,
+		CodeLength:          int(hi.CodeLength),
+		SetupFields:         hi.SetupFields,
+		OptionalSetupFields: hi.OptionalSetupFields,
+		JSONFields:          hi.JSONFields,
+		ClientDataFields:    hi.ClientDataFields,
+		Additive:            hi.Additive,
+		Challenges:          challenges,
+		Weak:                hi.Weak,
+		ReplayWindow:        time.Duration(hi.ReplayWindowSeconds) * time.Second,
+		Codes:               twofactor.Codes(hi.Codes),
 	}
 }
 
@@ -84,54 +92,92 @@ func (p pluginMethod) Info() twofactor.Info { return p.info }
 
 // Enroll implements twofactor.Method.
 func (p pluginMethod) Enroll(ctx context.Context, req twofactor.Request) (twofactor.Result, error) {
-	return p.run(ctx, p.m.Enroll, req)
+	return p.run(ctx, abi.HookTwoFactorEnroll, req)
 }
 
 // Activate implements twofactor.Method.
 func (p pluginMethod) Activate(ctx context.Context, req twofactor.Request) (twofactor.Result, error) {
-	return p.run(ctx, p.m.Activate, req)
+	return p.run(ctx, abi.HookTwoFactorActivate, req)
 }
 
 // Challenge implements twofactor.Method.
 func (p pluginMethod) Challenge(ctx context.Context, req twofactor.Request) (twofactor.Result, error) {
-	return p.run(ctx, p.m.Challenge, req)
+	return p.run(ctx, abi.HookTwoFactorChallenge, req)
 }
 
 // Verify implements twofactor.Method.
 func (p pluginMethod) Verify(ctx context.Context, req twofactor.Request) (twofactor.Result, error) {
-	return p.run(ctx, p.m.Verify, req)
+	return p.run(ctx, abi.HookTwoFactorVerify, req)
 }
 
-func (p pluginMethod) run(ctx context.Context, hook func(context.Context, host.TwoFactorCall) (host.TwoFactorOutcome, error), req twofactor.Request) (twofactor.Result, error) {
-	out, err := hook(ctx, host.TwoFactorCall{
-		Now:         req.Now,
+// run maps a domain request to the ABI's, calls the hook, and maps its checked result back:
+// the one place where the two meet.
+func (p pluginMethod) run(ctx context.Context, hook string, req twofactor.Request) (twofactor.Result, error) {
+	in := abi.TwoFactorRequest{
 		RequestID:   req.RequestID,
 		UserID:      strconv.FormatUint(req.UserID, 10),
 		Email:       req.Email,
 		ServiceName: req.ServiceName,
 		State:       req.State,
 		Code:        req.Code,
-		Params:      req.Params,
-	})
+		Params:      pairs(req.Params),
+		Origin:      req.Origin,
+		Origins:     req.Origins,
+		RPID:        req.RPID,
+		RPName:      req.RPName,
+		PublicURL:   req.PublicURL,
+		ActiveState: req.ActiveState,
+	}
+	if !req.Now.IsZero() {
+		in.Now = req.Now.UnixNano()
+	}
+	out, accepted, err := p.m.Call(ctx, hook, in)
 	if err != nil {
 		return twofactor.Result{}, err
 	}
 	res := twofactor.Result{
-		Denied:    !out.Accepted,
-		State:     out.State,
-		Secret:    out.Secret,
-		URI:       out.URI,
-		Image:     out.Image,
-		ReplayKey: out.ReplayKey,
-		Public:    out.Public,
+		Denied:     !accepted,
+		State:      out.State,
+		Secret:     out.Secret,
+		URI:        out.URI,
+		Image:      out.Image,
+		ReplayKey:  out.ReplayKey,
+		Public:     pairMap(out.Public),
+		ClientData: out.ClientData,
+		Summary:    out.Summary,
+		UniqueKeys: out.UniqueKeys,
 	}
 	if res.Denied {
-		res.Reason, res.ReplayKey = out.Reason, ""
+		res.Reason, res.Message, res.ReplayKey, res.UniqueKeys = out.Reasons[0].Code, out.Reasons[0].Message, "", nil
 	}
 	for _, msg := range out.Messages {
-		res.Messages = append(res.Messages, twofactor.Message{Template: msg.Template, To: msg.To, Vars: msg.Vars})
+		res.Messages = append(res.Messages, twofactor.Message{Template: msg.Template, To: msg.To, Vars: pairMap(msg.Vars)})
 	}
 	return res, nil
+}
+
+// pairs is a map as ABI pairs (name, value, ...), in name order.
+func pairs(m map[string]string) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]string, 0, 2*len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, k, m[k])
+	}
+	return out
+}
+
+// pairMap is ABI pairs (checked by the host: even, names unique enough) as a map; nil for none.
+func pairMap(kv []string) map[string]string {
+	if len(kv) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
 }
 
 // reservedSummaryKeys are the properties of GET /user/2fa the core writes itself.
@@ -180,7 +226,7 @@ func (s *Server) registerTwoFactorPlugins() {
 		if err != nil {
 			continue // a bad descriptor: no route to serve
 		}
-		u := unavailableMethod{id: d.ID, info: methodInfo(hi), cause: causes[d.ID]}
+		u := unavailableMethod{id: d.ID, info: methodInfo(hi, host.Challenges(d)), cause: causes[d.ID]}
 		key := u.info.SummaryKey
 		if key != "" && (slices.Contains(reservedSummaryKeys, key) || summaryKeys[key] != "") {
 			u.info.SummaryKey = ""

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/password"
 	"github.com/gatehouse/gatehouse/core/reqctx"
 	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/sdk/abi"
 )
 
 // openPlugins starts the plugin host and loads the embedded first-party plugins and those of
@@ -109,11 +110,15 @@ func (p pluginPolicy) Check(ctx context.Context, c password.Candidate) (password
 	if err != nil {
 		return password.Verdict{}, err
 	}
-	v, err := pp.Check(ctx, host.PasswordCheck{Password: c.Password, Email: c.Email, Field: c.Field, ServiceName: c.ServiceName})
+	reasons, err := pp.Check(ctx, abi.PasswordCheckRequest{Password: c.Password, Email: c.Email, Field: c.Field, ServiceName: c.ServiceName})
 	if err != nil {
 		return password.Verdict{}, err
 	}
-	return password.Verdict{Accepted: v.Accepted, Reasons: v.Reasons}, nil
+	v := password.Verdict{Accepted: reasons == nil}
+	for _, r := range reasons {
+		v.Reasons = append(v.Reasons, r.Message)
+	}
+	return v, nil
 }
 
 // passwordPolicies is the configured chain of password-policy plugins.

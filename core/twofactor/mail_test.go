@@ -173,10 +173,11 @@ func TestMethodMailsOnlyTheUsersAddresses(t *testing.T) {
 	f.now = f.now.Add(61e9)
 	for _, evil := range []string{"attacker@evil.example", "shown@evil.example", ""} {
 		to = func(string, Request) string { return evil }
-		refused(t, f.svc.Challenge(ctx, f.user, "email-otp", MailContext{}), 2)
+		_, err := f.svc.Challenge(ctx, f.user, "email-otp", MailContext{})
+		refused(t, err, 2)
 	}
 	to = func(string, Request) string { return "SECOND@example.com" }
-	if err := f.svc.Challenge(ctx, f.user, "email-otp", MailContext{}); err != nil {
+	if _, err := f.svc.Challenge(ctx, f.user, "email-otp", MailContext{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := m.queued[2]; got.To != "second@example.com" || got.Purpose != mail.PurposeEmailOTPChallenge {
@@ -237,7 +238,7 @@ func TestLegacyRecordChallengesTheConfirmedAddress(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.Challenge(context.Background(), f.user, "email-otp", MailContext{}); err != nil {
+	if _, err := f.svc.Challenge(context.Background(), f.user, "email-otp", MailContext{}); err != nil {
 		t.Fatal(err)
 	}
 	if m.count() != 1 || m.queued[0].To != "old@example.com" {

@@ -8,6 +8,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/sdk/abi"
 )
 
 // Method is one 2FA method. Implementations are pure functions of the request: they hold no
@@ -42,6 +44,17 @@ type Request struct {
 	// Params are the other string fields of the request body (for example the email address
 	// of email OTP's setup).
 	Params map[string]string
+	// Origin is the request's Origin header when it is one of Origins, else "".
+	Origin string
+	// Origins are the accepted origins, the public URL's first.
+	Origins []string
+	// RPID and RPName are the relying party a WebAuthn method binds credentials to.
+	RPID, RPName string
+	// PublicURL is the server's public URL.
+	PublicURL string
+	// ActiveState is, for an Additive method's Enroll and Activate, the active state; nil when
+	// the method is not active.
+	ActiveState []byte
 }
 
 // Message is an email a method asks the core to send. The core sends it only as the method's
@@ -63,7 +76,10 @@ type Result struct {
 	// Denied is true when the code is wrong (Activate, Verify) or the request is refused.
 	Denied bool
 	// Reason is the message code of a denial; empty means the method's Invalid code.
+	// ReasonBadRequest marks a malformed request: 400 with Message, not a counted guess.
 	Reason string
+	// Message is the denial's sentence.
+	Message string
 	// State is the new state; nil leaves it unchanged.
 	State []byte
 	// Secret is shown to the user after Enroll, for entering by hand in an authenticator app
@@ -82,7 +98,19 @@ type Result struct {
 	Public map[string]string
 	// Messages are emails to send.
 	Messages []Message
+	// ClientData is a JSON object for the caller (Enroll: added to the setup answer;
+	// Challenge: the answer), of Info.ClientDataFields; nil for none.
+	ClientData []byte
+	// Summary is a JSON object shown in GET /user/2fa under SummaryKey (Activate, Verify);
+	// nil keeps the one shown.
+	Summary []byte
+	// UniqueKeys are, from Activate, the keys of the new active state no other user may hold
+	// for this method (passkey credential ids).
+	UniqueKeys []string
 }
+
+// ReasonBadRequest is the denial reason of a malformed request (abi.ReasonBadRequest).
+const ReasonBadRequest = abi.ReasonBadRequest
 
 // Info describes a method.
 type Info struct {
@@ -95,8 +123,17 @@ type Info struct {
 	CodeField string
 	// CodeLength, when positive, is the exact length of the code.
 	CodeLength int
-	// SetupFields are the required string properties of the setup body.
-	SetupFields []string
+	// SetupFields are the required properties of the setup body; OptionalSetupFields may be
+	// absent.
+	SetupFields         []string
+	OptionalSetupFields []string
+	// JSONFields are those of CodeField and the setup fields that take a JSON object.
+	JSONFields []string
+	// ClientDataFields are the properties Result.ClientData may carry.
+	ClientDataFields []string
+	// Additive marks a method of several credentials: while active, setup and enable need a
+	// sudo token and add one.
+	Additive bool
 	// Challenges is true when the method sends codes (a /challenge route).
 	Challenges bool
 	// Weak marks a factor that is weaker than a TOTP authenticator (email).
@@ -120,15 +157,7 @@ type Codes struct {
 
 // DefaultCodes derives a method's codes from its prefix, as spec section 5 does for
 // third-party methods: TOTP → TOTP_INVALID, TOTP_UNINITIALIZED, TOO_MANY_TOTP_CHECKS, ...
+// (abi.DeriveCodes, the one derivation the host uses too).
 func DefaultCodes(prefix string) Codes {
-	p := strings.ToUpper(strings.ReplaceAll(prefix, "-", "_"))
-	return Codes{
-		Invalid:         p + "_INVALID",
-		Uninitialized:   p + "_UNINITIALIZED",
-		Inactive:        p + "_UNINITIALIZED",
-		AlreadyInactive: p + "_ALREADY_INACTIVE",
-		TooMany:         "TOO_MANY_" + p + "_CHECKS",
-		TooManySends:    "TOO_MANY_" + p + "_SENDS",
-		Corrupt:         p + "_CORRUPT",
-	}
+	return Codes(abi.DeriveCodes(strings.ToUpper(strings.ReplaceAll(prefix, "-", "_"))))
 }

@@ -53,6 +53,9 @@ type Service struct {
 	Auth     *auth.Service
 	Now      func() time.Time
 	Log      hclog.Logger
+	// Site is what a method learns of the server (ABI v1.2): the accepted origins, the
+	// relying party, the public URL.
+	Site Site
 
 	methods map[string]Method
 	// status caches the encoded GET /user/2fa body per user; 2FA changes invalidate it through
@@ -61,6 +64,17 @@ type Service struct {
 }
 
 var _ auth.SecondFactors = (*Service)(nil)
+
+// Site is what a method learns of the server: passed in every Request.
+type Site struct {
+	// Origins are the accepted origins (scheme://host[:port]), the public URL's first; a
+	// request's Origin header reaches a method only when it is one of them.
+	Origins []string
+	// RPID and RPName are the relying party (GATEHOUSE_WEBAUTHN_RP_ID, _RP_NAME).
+	RPID, RPName string
+	// PublicURL is GATEHOUSE_PUBLIC_URL.
+	PublicURL string
+}
 
 // Register adds a method; its id must be new.
 func (s *Service) Register(m Method) error {
@@ -171,10 +185,16 @@ func (s *Service) readStatus(userID uint64) (map[string]any, error) {
 			if !ok || m.Info().SummaryKey == "" {
 				continue
 			}
-			summary := map[string]any{"completedAt": e.CompletedAt}
+			summary := map[string]any{}
+			if len(e.Summary) > 0 {
+				if err := json.Unmarshal(e.Summary, &summary); err != nil {
+					summary = map[string]any{}
+				}
+			}
 			for k, v := range e.Public {
 				summary[k] = v
 			}
+			summary["completedAt"] = e.CompletedAt
 			out[m.Info().SummaryKey] = summary
 		}
 		out["enabled"] = len(entries) > 0
@@ -198,7 +218,12 @@ func (s *Service) request(ctx context.Context, txn store.Txn, p auth.Principal, 
 		}
 		return Request{}, err
 	}
-	return Request{Now: s.Now(), RequestID: reqctx.ID(ctx), UserID: p.UserID, Email: acct.Email, ServiceName: s.Auth.ServiceName, State: state}, nil
+	req := Request{Now: s.Now(), RequestID: reqctx.ID(ctx), UserID: p.UserID, Email: acct.Email, ServiceName: s.Auth.ServiceName, State: state,
+		Origins: s.Site.Origins, RPID: s.Site.RPID, RPName: s.Site.RPName, PublicURL: s.Site.PublicURL}
+	if info, ok := reqctx.From(ctx); ok && info.Origin != "" && slices.Contains(s.Site.Origins, info.Origin) {
+		req.Origin = info.Origin
+	}
+	return req, nil
 }
 
 // readRecord reads the user's record of a method and the request to pass to it.
@@ -230,6 +255,29 @@ type SetupResult struct {
 	// Secret is the secret of URL for manual entry in an authenticator app (base32 for TOTP):
 	// the method's own, else the otpauth URL's secret parameter; omitted when there is none.
 	Secret string `json:"secret,omitempty"`
+	// ClientData are the method's own properties of the answer (ABI v1.2: a passkey's
+	// publicKey creation options), a JSON object; nil for none.
+	ClientData json.RawMessage `json:"-"`
+}
+
+// MarshalJSON writes url, qr and secret when there is a URL, and the client data's properties
+// beside them.
+func (r SetupResult) MarshalJSON() ([]byte, error) {
+	out := map[string]json.RawMessage{}
+	if len(r.ClientData) > 0 {
+		if err := json.Unmarshal(r.ClientData, &out); err != nil {
+			return nil, err
+		}
+	}
+	if r.URL != "" {
+		for k, v := range map[string]string{"url": r.URL, "qr": r.QR, "secret": r.Secret} {
+			if v != "" || k == "url" {
+				b, _ := json.Marshal(v)
+				out[k] = b
+			}
+		}
+	}
+	return json.Marshal(out)
 }
 
 // Setup enrols a new pending secret for the method (replacing a pending one; an active one
@@ -252,17 +300,20 @@ func (s *Service) Setup(ctx context.Context, p auth.Principal, methodID string, 
 			return nil, err
 		}
 	}
-	_, _, req, err := s.readRecord(ctx, p, info)
+	rec, _, req, err := s.readRecord(ctx, p, info)
 	if err != nil {
 		return nil, err
 	}
 	req.Params = params
+	if info.Additive {
+		req.ActiveState = rec.Active
+	}
 	res, err := m.Enroll(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	if res.Denied {
-		return nil, failure.BadRequest(firstNonEmpty(res.Reason, "2FA setup refused"))
+		return nil, failure.BadRequest(denialMessage(res, "2FA setup refused"))
 	}
 	if res.State == nil {
 		return nil, fmt.Errorf("twofactor: method %s enrolled without a state", info.ID)
@@ -283,9 +334,12 @@ func (s *Service) Setup(ctx context.Context, p auth.Principal, methodID string, 
 		return nil, err
 	}
 	if res.URI == "" {
+		if res.ClientData != nil {
+			return &SetupResult{ClientData: res.ClientData}, nil
+		}
 		return nil, nil
 	}
-	out := &SetupResult{URL: res.URI, Secret: res.Secret}
+	out := &SetupResult{URL: res.URI, Secret: res.Secret, ClientData: res.ClientData}
 	if out.Secret == "" {
 		out.Secret = otpauthSecret(res.URI)
 	}
@@ -475,6 +529,15 @@ func qrPNG(uri string) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
+// denialMessage is the 400 message of a refused setup or challenge: a malformed request's
+// sentence, else the reason code, else fallback.
+func denialMessage(res Result, fallback string) string {
+	if res.Reason == ReasonBadRequest && res.Message != "" {
+		return res.Message
+	}
+	return firstNonEmpty(res.Reason, fallback)
+}
+
 func firstNonEmpty(a, b string) string {
 	if a != "" {
 		return a
@@ -542,9 +605,23 @@ func (s *Service) guessCode(ctx context.Context, p auth.Principal, info Info, pi
 			return limit.NotCounted, nil, err
 		}
 		req.State, req.Code = state, code
+		if info.Additive && rec.Pending != nil && bytes.Equal(state, rec.Pending) {
+			req.ActiveState = rec.Active
+		}
 		res, err := hook(ctx, req)
 		if err != nil {
 			return limit.NotCounted, nil, err // a plugin fault fails closed and is not a guess
+		}
+		if res.Denied && res.Reason == ReasonBadRequest {
+			// A malformed request is no guess: 400, not counted (a state the method returns,
+			// such as a used-up challenge, is still kept).
+			var keep func(store.Txn) error
+			if res.State != nil {
+				keep = func(txn store.Txn) error {
+					return s.updateState(txn, p.UserID, info, res.State, state)
+				}
+			}
+			return limit.NotCounted, keep, failure.BadRequest(firstNonEmpty(res.Message, "malformed "+info.CodeField))
 		}
 		if res.Denied {
 			var keep func(store.Txn) error
@@ -625,6 +702,8 @@ func (s *Service) Enable(ctx context.Context, p auth.Principal, methodID, code s
 		return nil, err
 	} else if !found || rec.Pending == nil {
 		return nil, failure.Conflict(info.Codes.Uninitialized)
+	} else if err := additiveNeedsSudo(info, rec, p); err != nil {
+		return nil, err
 	}
 	codes := []string{}
 	pickPending := func(rec record) ([]byte, error) {
@@ -640,6 +719,28 @@ func (s *Service) Enable(ctx context.Context, p auth.Principal, methodID, code s
 		if err != nil {
 			return err
 		}
+		// The sudo rule of an additive method against the record in force at commit: a
+		// method activated meanwhile makes this an addition.
+		cur, _, err := records{s.Sealer}.get(txn, p.UserID, info.ID)
+		if err != nil && !errors.Is(err, errCorrupt) {
+			return err
+		}
+		if err := additiveNeedsSudo(info, cur, p); err != nil {
+			return err
+		}
+		if info.Additive && !bytes.Equal(cur.Active, rec.Active) {
+			// The credentials changed since the method saw them (another enable, a sign
+			// count): adding to the old set would drop that change.
+			return failure.Conflict(info.Codes.Uninitialized)
+		}
+		rec.UniqueKeys = cur.UniqueKeys
+		if rec.UniqueKeys, err = claimUniqueKeys(txn, p.UserID, info.ID, rec.UniqueKeys, res.UniqueKeys); err != nil {
+			if errors.Is(err, errKeyHeld) {
+				reqctx.Logger(ctx, s.Log).Warn("2FA activation refused: a credential of it is another user's", "user", p.UserID, "method", info.ID)
+				return failure.Unauthorized(info.Codes.Invalid)
+			}
+			return err
+		}
 		rec.Active = rec.Pending
 		if res.State != nil {
 			rec.Active = res.State
@@ -649,7 +750,7 @@ func (s *Service) Enable(ctx context.Context, p auth.Principal, methodID, code s
 		if err := (records{s.Sealer}).put(txn, p.UserID, info.ID, rec); err != nil {
 			return err
 		}
-		if err := setActive(txn, p.UserID, ActiveEntry{Method: info.ID, CompletedAt: s.Now().UTC(), Public: res.Public}); err != nil {
+		if err := setActive(txn, p.UserID, ActiveEntry{Method: info.ID, CompletedAt: s.Now().UTC(), Public: res.Public, Summary: res.Summary}); err != nil {
 			return err
 		}
 		if len(active) == 0 {
@@ -661,6 +762,15 @@ func (s *Service) Enable(ctx context.Context, p auth.Principal, methodID, code s
 		return nil, err
 	}
 	return codes, nil
+}
+
+// additiveNeedsSudo refuses to add a credential to an active additive method without a sudo
+// token (401 SUDO_TOKEN_REQUIRED): enabling one more passkey is as sensitive as replacing one.
+func additiveNeedsSudo(info Info, rec record, p auth.Principal) error {
+	if info.Additive && rec.Active != nil && p.Claims.Type != token.Sudo {
+		return failure.Unauthorized(failure.CodeSudoTokenRequired)
+	}
+	return nil
 }
 
 // Tokens is the answer of an authenticate: a sudo token, and with a partial token also the
@@ -695,12 +805,28 @@ func (s *Service) Authenticate(ctx context.Context, p auth.Principal, methodID, 
 				return err
 			}
 		}
+		if res.Summary != nil {
+			if err := s.setSummary(txn, p.UserID, info, res.Summary); err != nil {
+				return err
+			}
+		}
 		return s.finishLogin(txn, p)
 	})
 	if err != nil {
 		return Tokens{}, err
 	}
 	return s.mint(p)
+}
+
+// setSummary replaces what GET /user/2fa shows of an active method, in txn.
+func (s *Service) setSummary(txn store.Txn, userID uint64, info Info, summary []byte) error {
+	entry, active, err := getActive(txn, userID, info.ID)
+	if err != nil || !active {
+		return err
+	}
+	s.statusChanged(txn, userID)
+	entry.Summary = summary
+	return setActive(txn, userID, entry)
 }
 
 // finishLogin extends a partial session to a full one.
@@ -726,31 +852,33 @@ func (s *Service) mint(p auth.Principal) (Tokens, error) {
 	return t, err
 }
 
-// Challenge asks an active challenge method (email OTP) to send a code.
-func (s *Service) Challenge(ctx context.Context, p auth.Principal, methodID string, mc MailContext) error {
+// Challenge asks an active challenge method to send a code (email OTP) or to make a challenge
+// for the client (a passkey's request options). It returns the method's client data, a JSON
+// object, or nil.
+func (s *Service) Challenge(ctx context.Context, p auth.Principal, methodID string, mc MailContext) (json.RawMessage, error) {
 	m, info, err := s.method(methodID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rec, _, req, err := s.readRecord(ctx, p, info)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if rec.Active == nil {
-		return failure.Conflict(info.Codes.Uninitialized)
+		return nil, failure.Conflict(info.Codes.Uninitialized)
 	}
 	if err := s.sendAllowed(p, info); err != nil {
-		return err
+		return nil, err
 	}
 	req.State = rec.Active
 	res, err := m.Challenge(ctx, req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if res.Denied {
-		return failure.BadRequest(firstNonEmpty(res.Reason, "challenge refused"))
+		return nil, failure.BadRequest(denialMessage(res, "challenge refused"))
 	}
-	return s.Store.Update(func(txn store.Txn) error {
+	return res.ClientData, s.Store.Update(func(txn store.Txn) error {
 		if res.State != nil {
 			if err := s.updateState(txn, p.UserID, info, res.State, rec.Active); err != nil {
 				return err
@@ -805,6 +933,13 @@ func (s *Service) Delete(p auth.Principal, methodID string) error {
 			return err
 		} else if !active {
 			return failure.Conflict(info.Codes.AlreadyInactive)
+		}
+		rec, _, err := records{s.Sealer}.get(txn, p.UserID, info.ID)
+		if err != nil && !errors.Is(err, errCorrupt) {
+			return err
+		}
+		if err := releaseUniqueKeys(txn, p.UserID, rec); err != nil {
+			return err
 		}
 		if err := txn.Delete(recordKey(p.UserID, info.ID)); err != nil {
 			return err

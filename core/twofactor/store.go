@@ -1,8 +1,12 @@
 package twofactor
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -20,6 +24,9 @@ type record struct {
 	// method may mail. nil in a record written before the core kept them.
 	PendingMailTo *mailTo `json:"pendingMailTo,omitempty"`
 	ActiveMailTo  *mailTo `json:"activeMailTo,omitempty"`
+	// UniqueKeys are the index keys (uniqueKey) the active state holds: what the method said
+	// no other user may hold (passkey credential ids), freed when the method goes.
+	UniqueKeys [][]byte `json:"uniqueKeys,omitempty"`
 }
 
 // mailTo is a list of addresses a method may mail besides the account's.
@@ -33,6 +40,9 @@ type ActiveEntry struct {
 	Method      string            `json:"-"`
 	CompletedAt time.Time         `json:"completedAt"`
 	Public      map[string]string `json:"public,omitempty"`
+	// Summary is the method's own JSON object for GET /user/2fa (ABI v1.2), such as its list
+	// of credentials; nil for none.
+	Summary json.RawMessage `json:"summary,omitempty"`
 }
 
 func uid(userID uint64) string { return strconv.FormatUint(userID, 10) }
@@ -52,6 +62,74 @@ func activeKey(userID uint64, method string) []byte {
 func replayKey(userID uint64, method, key string) []byte {
 	return store.Key("mfaused", uid(userID), method, key)
 }
+
+// uniqueKey is the index entry that holds one of a method's unique keys for a user: its value
+// is the user's id. The key is hashed, so the index has a fixed key length whatever the method
+// sends.
+func uniqueKey(method, key string) []byte {
+	sum := sha256.Sum256([]byte(key))
+	return store.Key("mfaunique", method, hex.EncodeToString(sum[:]))
+}
+
+// claimUniqueKeys makes keys the set the user holds for the method, in txn: it fails with
+// errKeyHeld when another user holds one of them, else writes the new index entries and frees
+// those of the old set that the new one no longer has. It returns the index keys to keep in
+// the record.
+func claimUniqueKeys(txn store.Txn, userID uint64, method string, old [][]byte, keys []string) ([][]byte, error) {
+	owner := []byte(uid(userID))
+	claimed := make([][]byte, 0, len(keys))
+	for _, k := range keys {
+		ik := uniqueKey(method, k)
+		v, err := txn.Get(ik)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if err := txn.Set(ik, owner, 0); err != nil {
+				return nil, err
+			}
+		case err != nil:
+			return nil, err
+		case !bytes.Equal(v, owner):
+			return nil, errKeyHeld
+		}
+		claimed = append(claimed, ik)
+	}
+	for _, ik := range old {
+		if !slices.ContainsFunc(claimed, func(c []byte) bool { return bytes.Equal(c, ik) }) {
+			if err := releaseUniqueKey(txn, userID, ik); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return claimed, nil
+}
+
+// releaseUniqueKeys frees the index entries of a record's unique keys, in txn.
+func releaseUniqueKeys(txn store.Txn, userID uint64, rec record) error {
+	for _, ik := range rec.UniqueKeys {
+		if err := releaseUniqueKey(txn, userID, ik); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// releaseUniqueKey deletes one index entry if the user holds it.
+func releaseUniqueKey(txn store.Txn, userID uint64, ik []byte) error {
+	v, err := txn.Get(ik)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if string(v) != uid(userID) {
+		return nil
+	}
+	return txn.Delete(ik)
+}
+
+// errKeyHeld is claimUniqueKeys' refusal: another user holds one of the keys.
+var errKeyHeld = errors.New("twofactor: a unique key is held by another user")
 
 // errCorrupt is returned when a sealed record does not open or decode.
 var errCorrupt = errors.New("twofactor: method state does not open")

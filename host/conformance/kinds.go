@@ -19,21 +19,19 @@ func (k *kit) password(h *host.Host, d *host.Descriptor) {
 		k.add("password_check", Fail, err.Error())
 		return
 	}
-	check := func(in host.PasswordCheck, p *problems) {
-		v, err := pp.Check(k.ctx, in)
-		switch {
-		case err != nil:
+	check := func(in abi.PasswordCheckRequest, p *problems) {
+		// The host checks a refusal's reasons (declared codes, messages); a verdict is any
+		// answer without an error.
+		if _, err := pp.Check(k.ctx, in); err != nil {
 			p.addf("password %s: %v", quote(in.Password), err)
-		case v.Accepted == (len(v.Codes) > 0) || len(v.Reasons) != len(v.Codes):
-			p.addf("password %s: inconsistent verdict %+v", quote(in.Password), v)
 		}
 	}
 	var valid problems
-	check(host.PasswordCheck{Password: "correct horse battery staple 42", Email: "ada@example.com", Field: "newPassword", ServiceName: "Gatehouse"}, &valid)
+	check(abi.PasswordCheckRequest{Password: "correct horse battery staple 42", Email: "ada@example.com", Field: "newPassword", ServiceName: "Gatehouse"}, &valid)
 	k.result("password_check: a valid request gets a verdict", valid)
 	var bad problems
 	for _, s := range hostile() {
-		check(host.PasswordCheck{Password: s, Email: s + "@example.com", ServiceName: s, Field: "password"}, &bad)
+		check(abi.PasswordCheckRequest{Password: s, Email: s + "@example.com", ServiceName: s, Field: "password"}, &bad)
 	}
 	k.result(fmt.Sprintf("password_check: %d hostile inputs get a verdict", len(hostile())), bad)
 }
@@ -46,13 +44,13 @@ func (k *kit) mailer(h *host.Host, d *host.Descriptor) {
 		return
 	}
 	var valid problems
-	if err := m.Deliver(k.ctx, host.Mail{MessageID: "conformance-1", From: "Gatehouse <gatehouse@example.com>", To: []string{"ada@example.com"},
+	if err := m.Deliver(k.ctx, abi.DeliverRequest{MessageID: "conformance-1", From: "Gatehouse <gatehouse@example.com>", To: []string{"ada@example.com"},
 		Subject: "Your code", Text: "Your code is 123456.\n", HTML: "<p>Your code is 123456.</p>"}); err != nil {
 		valid.addf("%v", err)
 	}
 	k.result("mailer_deliver: a valid message is delivered (smtp, http and outbox doubles)", valid)
 	var bad problems
-	mails := []host.Mail{
+	mails := []abi.DeliverRequest{
 		{MessageID: "conformance-2", From: "Gâtehouse <gatehouse@example.com>", To: []string{"josé@exämple.com"}, Subject: "Réinitialisez 🔑 " + strings.Repeat("é", 300),
 			Text: strings.Repeat("line with trailing space \n", 2000), HTML: "<p>" + strings.Repeat("é", 10000) + "</p>"},
 		{MessageID: "conformance-3", From: "not an address", To: []string{"also not"}, Subject: "\r\nBcc: x@example.com", Text: "\x00"},
@@ -83,21 +81,23 @@ func (k *kit) twoFactor(h *host.Host, d *host.Descriptor) {
 		return
 	}
 	info := m.Info()
-	k.add("twofactor: method metadata", Pass, fmt.Sprintf("route /user/2fa/%s, code in %q, setup fields %v, challenges %v", info.Route, info.CodeField, info.SetupFields, info.Challenges))
-	params := map[string]string{}
+	challenges := host.Challenges(*d)
+	k.add("twofactor: method metadata", Pass, fmt.Sprintf("route /user/2fa/%s, code in %q, setup fields %v, challenges %v", info.Route, info.CodeField, info.SetupFields, challenges))
+	var params []string
 	for _, f := range info.SetupFields {
-		params[f] = "conformance@example.com"
+		params = append(params, f, "conformance@example.com")
 	}
-	user := host.TwoFactorCall{UserID: "1", Email: "ada@example.com", ServiceName: "Gatehouse", Params: params}
+	user := abi.TwoFactorRequest{UserID: "1", Email: "ada@example.com", ServiceName: "Gatehouse", Params: params}
+	call := func(hook string, in abi.TwoFactorRequest) (*abi.TwoFactorResult, bool, error) { return m.Call(k.ctx, hook, in) }
 
 	// enroll, valid
 	var enrollP problems
-	o, err := m.Enroll(k.ctx, user)
+	o, accepted, err := call(abi.HookTwoFactorEnroll, user)
 	switch {
 	case err != nil:
 		enrollP.addf("%v", err)
-	case !o.Accepted:
-		enrollP.addf("refused: %s %s", o.Reason, o.Message)
+	case !accepted:
+		enrollP.addf("refused: %s %s", o.Reasons[0].Code, o.Reasons[0].Message)
 	case o.State == nil:
 		enrollP.addf("no state")
 	}
@@ -116,53 +116,47 @@ func (k *kit) twoFactor(h *host.Host, d *host.Descriptor) {
 	var hostileP problems
 	inputs := hostileUpTo(128)
 	for _, s := range inputs {
-		in := host.TwoFactorCall{UserID: s, Email: s, ServiceName: s, Params: map[string]string{}}
+		in := abi.TwoFactorRequest{UserID: s, Email: s, ServiceName: s}
 		for _, f := range info.SetupFields {
-			in.Params[f] = s
+			in.Params = append(in.Params, f, s)
 		}
-		if _, err := m.Enroll(k.ctx, in); err != nil {
+		if _, _, err := call(abi.HookTwoFactorEnroll, in); err != nil {
 			hostileP.addf("user, email and setup fields %s: %v", quote(s), err)
 		}
 	}
 	k.result(fmt.Sprintf("twofactor_enroll: %d hostile inputs are answered", len(inputs)), hostileP)
 
 	// challenge
-	if info.Challenges {
+	if challenges {
 		var p problems
-		if _, err := m.Challenge(k.ctx, host.TwoFactorCall{UserID: "1", Email: "ada@example.com", State: state}); err != nil {
+		if _, _, err := call(abi.HookTwoFactorChallenge, abi.TwoFactorRequest{UserID: "1", Email: "ada@example.com", State: state}); err != nil {
 			p.addf("%v", err)
 		}
 		k.result("twofactor_challenge: answered with the enrolled state", p)
 	}
 
 	// wrong codes; replay keys only with acceptances; state round trip
-	codes := []string{"", "0", strings.Repeat("0", max(info.CodeLength, 6)), "💥💥💥", strings.Repeat("x", 64), "\x00\x01\x02", "999999999"}
-	hooks := []struct {
-		name string
-		call func(c host.TwoFactorCall) (host.TwoFactorOutcome, error)
-	}{
-		{abi.HookTwoFactorActivate, func(c host.TwoFactorCall) (host.TwoFactorOutcome, error) { return m.Activate(k.ctx, c) }},
-		{abi.HookTwoFactorVerify, func(c host.TwoFactorCall) (host.TwoFactorOutcome, error) { return m.Verify(k.ctx, c) }},
-	}
+	codes := []string{"", "0", strings.Repeat("0", int(max(info.CodeLength, 6))), "💥💥💥", strings.Repeat("x", 64), "\x00\x01\x02", "999999999"}
+	hooks := []string{abi.HookTwoFactorActivate, abi.HookTwoFactorVerify}
 	var wrongP, replayP, roundP problems
 	for _, hk := range hooks {
 		cur := state
 		for _, code := range codes {
-			o, err := hk.call(host.TwoFactorCall{UserID: "1", Email: "ada@example.com", State: cur, Code: code})
+			o, accepted, err := call(hk, abi.TwoFactorRequest{UserID: "1", Email: "ada@example.com", State: cur, Code: code})
 			if err != nil {
-				wrongP.addf("%s, code %s: %v", hk.name, quote(code), err)
+				wrongP.addf("%s, code %s: %v", hk, quote(code), err)
 				continue
 			}
-			if !o.Accepted && o.ReplayKey != "" {
-				replayP.addf("%s denied code %s with replay key %q (a denial uses nothing up)", hk.name, quote(code), o.ReplayKey)
+			if !accepted && o.ReplayKey != "" {
+				replayP.addf("%s denied code %s with replay key %q (a denial uses nothing up)", hk, quote(code), o.ReplayKey)
 			}
 			if o.State != nil {
 				cur = o.State // the state of a counted try goes back in next time
 			}
 		}
 		// The state the plugin returned last is one it can read again.
-		if _, err := hk.call(host.TwoFactorCall{UserID: "1", Email: "ada@example.com", State: cur, Code: "1"}); err != nil {
-			roundP.addf("%s with the state it returned: %v", hk.name, err)
+		if _, _, err := call(hk, abi.TwoFactorRequest{UserID: "1", Email: "ada@example.com", State: cur, Code: "1"}); err != nil {
+			roundP.addf("%s with the state it returned: %v", hk, err)
 		}
 	}
 	k.result(fmt.Sprintf("twofactor_activate, twofactor_verify: %d wrong codes are answered", len(codes)), wrongP)
@@ -175,12 +169,12 @@ func (k *kit) twoFactor(h *host.Host, d *host.Descriptor) {
 	corrupt := [][]byte{{}, {0xff, 0xff, 0xff}, bytes.Repeat([]byte{0}, 64), state[:len(state)/2]}
 	for _, st := range corrupt {
 		for _, hk := range hooks {
-			o, err := hk.call(host.TwoFactorCall{UserID: "1", Email: "ada@example.com", State: st, Code: "000000"})
+			_, accepted, err := call(hk, abi.TwoFactorRequest{UserID: "1", Email: "ada@example.com", State: st, Code: "000000"})
 			switch {
 			case err != nil:
 				failed++ // fails closed
-			case o.Accepted:
-				corruptP.addf("%s accepted code 000000 with a corrupt state % x", hk.name, st[:min(len(st), 8)])
+			case accepted:
+				corruptP.addf("%s accepted code 000000 with a corrupt state % x", hk, st[:min(len(st), 8)])
 			}
 		}
 	}

@@ -26,8 +26,12 @@ const Major = 1
 //
 // Minor versions: 0, the first; 1 adds the twofactor method metadata
 // (Descriptor.TwoFactor), TwoFactorRequest.Params, TwoFactorResult.ReplayKey
-// and Public, and Message.To.
-const Minor = 1
+// and Public, and Message.To; 2 adds what richer methods (passkeys) need:
+// TwoFactorInfo.JSONFields, ClientDataFields, Additive and
+// OptionalSetupFields; the request's origins, relying party, public URL and
+// ActiveState; TwoFactorResult.ClientData, Summary and UniqueKeys; the
+// BAD_REQUEST reason; and the crypto capability's FuncVerifySignature.
+const Minor = 2
 
 // Exports a plugin module provides.
 const (
@@ -290,7 +294,38 @@ const (
 	// MAC. Result: the MAC's length, written to out; -1 for an unknown alg or
 	// a buffer that is too small.
 	FuncHMAC = "hmac"
+
+	// FuncVerifySignature verifies a signature natively (ABI v1.2), so a guest
+	// need not run big-number code under the host's deadline checks.
+	//
+	// Signature: (alg i32, key i32, key_len i32, msg i32, msg_len i32, sig i32, sig_len i32) -> (ok i32).
+	//
+	// Parameters: alg is SigES256, SigEd25519 or SigRS256; key/key_len is the
+	// public key as a PKIX (X.509 SubjectPublicKeyInfo) DER encoding;
+	// msg/msg_len the signed message (the host hashes it as the algorithm
+	// says); sig/sig_len the signature (ASN.1 DER for ECDSA, as WebAuthn sends
+	// it; 64 bytes for Ed25519; the modulus' length for RSA). Result: 1 for a
+	// valid signature, 0 for an invalid one, -1 for an unknown alg, a key that
+	// does not parse or is not of the alg's type.
+	FuncVerifySignature = "verify_signature"
 )
+
+// Signature algorithms of FuncVerifySignature (their COSE names).
+const (
+	// SigES256 is ECDSA on P-256 with SHA-256.
+	SigES256 = 1
+	// SigEd25519 is EdDSA on Ed25519 (the message is not pre-hashed).
+	SigEd25519 = 2
+	// SigRS256 is RSASSA-PKCS1-v1_5 with SHA-256, keys of 2048 to 8192 bits.
+	SigRS256 = 3
+)
+
+// ReasonBadRequest is the reason code of a twofactor denial that is not a
+// wrong guess but a malformed request (ABI v1.2): a credential that does not
+// parse, an oversized field. The host answers 400 with the reason's message
+// and does not count it against the user's guess limit. A plugin that returns
+// it must declare it in Descriptor.Codes like any other code.
+const ReasonBadRequest = "BAD_REQUEST"
 
 // HMAC algorithms of FuncHMAC.
 const (

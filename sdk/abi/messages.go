@@ -137,6 +137,22 @@ type TwoFactorInfo struct {
 	// ReplayWindowSeconds is how long the host remembers a used ReplayKey (field 9).
 	// Default 0: the host's default (5 minutes).
 	ReplayWindowSeconds uint32
+	// JSONFields names which of CodeField, SetupFields and OptionalSetupFields take a JSON
+	// object instead of a string (field 10, repeated; ABI v1.2). The host checks that the
+	// body's value is an object of at most 16 KiB and passes its JSON text, compacted, as the
+	// code or the param.
+	JSONFields []string
+	// ClientDataFields are the properties TwoFactorResult.ClientData may carry, such as
+	// "publicKey" (field 11, repeated; ABI v1.2).
+	ClientDataFields []string
+	// Additive marks a method that holds several credentials (field 12; ABI v1.2): while it
+	// is active, setup and enable need a sudo token and add one. Enroll and Activate get the
+	// active state in TwoFactorRequest.ActiveState, and the state an accepted Activate
+	// returns becomes the active state (the old credentials and the new one).
+	Additive bool
+	// OptionalSetupFields are properties the setup body may carry, such as a credential's
+	// "name" (field 13, repeated; ABI v1.2); passed in Params only when present.
+	OptionalSetupFields []string
 }
 
 // TwoFactorCodes are a method's message codes, each overriding the one derived from the
@@ -151,7 +167,8 @@ type TwoFactorCodes struct {
 	Corrupt         string // field 7: 500, unreadable state; P_CORRUPT
 }
 
-func (c *TwoFactorCodes) fields() []*string {
+// Fields are pointers to the codes, in field order (1 to 7).
+func (c *TwoFactorCodes) Fields() []*string {
 	return []*string{&c.Invalid, &c.Uninitialized, &c.Inactive, &c.AlreadyInactive, &c.TooMany, &c.TooManySends, &c.Corrupt}
 }
 
@@ -165,12 +182,16 @@ func (m *TwoFactorInfo) encode(e *Encoder) {
 	e.String(7, m.CodePrefix)
 	if m.Codes != (TwoFactorCodes{}) {
 		e.Message(8, func(e *Encoder) {
-			for i, s := range m.Codes.fields() {
+			for i, s := range m.Codes.Fields() {
 				e.String(i+1, *s)
 			}
 		})
 	}
 	e.Uint(9, uint64(m.ReplayWindowSeconds))
+	e.Repeated(10, m.JSONFields)
+	e.Repeated(11, m.ClientDataFields)
+	e.Bool(12, m.Additive)
+	e.Repeated(13, m.OptionalSetupFields)
 }
 
 func (m *TwoFactorInfo) decode(d Decoder) error {
@@ -192,7 +213,7 @@ func (m *TwoFactorInfo) decode(d Decoder) error {
 			m.CodePrefix = d.String()
 		case 8:
 			cd := d.Message()
-			fs := m.Codes.fields()
+			fs := m.Codes.Fields()
 			for cd.Next() {
 				if f := cd.Field(); f >= 1 && f <= len(fs) {
 					*fs[f-1] = cd.String()
@@ -203,9 +224,35 @@ func (m *TwoFactorInfo) decode(d Decoder) error {
 			}
 		case 9:
 			m.ReplayWindowSeconds = uint32(d.Uint())
+		case 10:
+			m.JSONFields = append(m.JSONFields, d.String())
+		case 11:
+			m.ClientDataFields = append(m.ClientDataFields, d.String())
+		case 12:
+			m.Additive = d.Bool()
+		case 13:
+			m.OptionalSetupFields = append(m.OptionalSetupFields, d.String())
 		}
 	}
 	return d.Err()
+}
+
+// DeriveCodes derives a method's message codes from its prefix P, as spec
+// section 5 does for every method: P_INVALID, P_UNINITIALIZED (also for
+// inactive), P_ALREADY_INACTIVE, TOO_MANY_P_CHECKS, TOO_MANY_P_SENDS and
+// P_CORRUPT. This is the one place the codes are derived: the host applies a
+// plugin's overrides on top (host.ResolveTwoFactorInfo), and the core's native
+// methods use it as it is.
+func DeriveCodes(prefix string) TwoFactorCodes {
+	return TwoFactorCodes{
+		Invalid:         prefix + "_INVALID",
+		Uninitialized:   prefix + "_UNINITIALIZED",
+		Inactive:        prefix + "_UNINITIALIZED",
+		AlreadyInactive: prefix + "_ALREADY_INACTIVE",
+		TooMany:         "TOO_MANY_" + prefix + "_CHECKS",
+		TooManySends:    "TOO_MANY_" + prefix + "_SENDS",
+		Corrupt:         prefix + "_CORRUPT",
+	}
 }
 
 // ConfigureRequest is the input of configure.
@@ -373,6 +420,22 @@ type TwoFactorRequest struct {
 	// TwoFactorInfo.SetupFields, such as "email" (field 13, repeated, alternating name and
 	// value; ABI v1.1). Enroll only.
 	Params []string
+	// Origin is the HTTP request's Origin header when it is one of Origins, else "" (field
+	// 14; ABI v1.2).
+	Origin string
+	// Origins are the accepted origins, scheme://host[:port]: the public URL's first, then
+	// the operator's others (field 15, repeated; ABI v1.2).
+	Origins []string
+	// RPID is the relying party id a WebAuthn method binds credentials to: a host name, by
+	// default the public URL's (field 16; ABI v1.2).
+	RPID string
+	// RPName is the relying party's display name, by default ServiceName (field 17; ABI v1.2).
+	RPName string
+	// PublicURL is the server's public URL (field 18; ABI v1.2).
+	PublicURL string
+	// ActiveState is, for an additive method's enroll and activate, the active state; nil
+	// when the method is not active (field 19, optional bytes; ABI v1.2).
+	ActiveState []byte
 }
 
 // Marshal appends the encoded message to b.
@@ -386,6 +449,12 @@ func (m *TwoFactorRequest) Marshal(b []byte) []byte {
 	e.Blob(11, m.State)
 	e.String(12, m.Code)
 	e.Repeated(13, m.Params)
+	e.String(14, m.Origin)
+	e.Repeated(15, m.Origins)
+	e.String(16, m.RPID)
+	e.String(17, m.RPName)
+	e.String(18, m.PublicURL)
+	e.Blob(19, m.ActiveState)
 	return e.buf
 }
 
@@ -411,6 +480,18 @@ func (m *TwoFactorRequest) Unmarshal(b []byte) error {
 			m.Code = d.String()
 		case 13:
 			m.Params = append(m.Params, d.String())
+		case 14:
+			m.Origin = d.String()
+		case 15:
+			m.Origins = append(m.Origins, d.String())
+		case 16:
+			m.RPID = d.String()
+		case 17:
+			m.RPName = d.String()
+		case 18:
+			m.PublicURL = d.String()
+		case 19:
+			m.ActiveState = d.Blob()
 		}
 	}
 	return d.Err()
@@ -440,6 +521,19 @@ type TwoFactorResult struct {
 	// email OTP (field 14, repeated, alternating name and value; ABI v1.1). Taken from the
 	// result of activate.
 	Public []string
+	// ClientData is a JSON object the caller gets in the answer's body (field 15; ABI v1.2):
+	// from enroll, beside the setup answer's url, qr and secret; from challenge, the whole
+	// answer. Its properties must be among TwoFactorInfo.ClientDataFields; at most 64 KiB.
+	ClientData []byte
+	// Summary is a JSON object shown in GET /user/2fa under the method's summary key, beside
+	// completedAt (field 16; ABI v1.2), such as the list of a user's credentials. Taken from an
+	// accepted activate or verify; at most 8 KiB.
+	Summary []byte
+	// UniqueKeys are, from an accepted activate, every key of the new active state that no
+	// other user may hold for this method, such as passkey credential ids (field 17, repeated;
+	// ABI v1.2): at most 32, each at most 128 bytes. The host refuses an activation that
+	// would share one.
+	UniqueKeys []string
 }
 
 // Marshal appends the encoded message to b.
@@ -460,6 +554,9 @@ func (m *TwoFactorResult) Marshal(b []byte) []byte {
 	}
 	e.String(13, m.ReplayKey)
 	e.Repeated(14, m.Public)
+	e.Blob(15, m.ClientData)
+	e.Blob(16, m.Summary)
+	e.Repeated(17, m.UniqueKeys)
 	return e.buf
 }
 
@@ -502,6 +599,12 @@ func (m *TwoFactorResult) Unmarshal(b []byte) error {
 			m.ReplayKey = d.String()
 		case 14:
 			m.Public = append(m.Public, d.String())
+		case 15:
+			m.ClientData = append([]byte{}, d.Blob()...)
+		case 16:
+			m.Summary = append([]byte{}, d.Blob()...)
+		case 17:
+			m.UniqueKeys = append(m.UniqueKeys, d.String())
 		}
 	}
 	return d.Err()

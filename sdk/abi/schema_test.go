@@ -78,7 +78,7 @@ func goFieldName(name string) string {
 	var b strings.Builder
 	for _, part := range strings.Split(name, "_") {
 		switch part {
-		case "id", "uri", "html", "abi":
+		case "id", "uri", "html", "abi", "rp", "url", "json":
 			b.WriteString(strings.ToUpper(part))
 		default:
 			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
@@ -277,7 +277,7 @@ func TestOptionalPresence(t *testing.T) {
 			}
 		}
 	}
-	if !optional["TwoFactorRequest.state"] || !optional["TwoFactorResult.state"] || len(optional) != 2 {
+	if !optional["TwoFactorRequest.state"] || !optional["TwoFactorResult.state"] || !optional["TwoFactorRequest.active_state"] || len(optional) != 3 {
 		t.Fatalf("optional fields: %v", optional)
 	}
 	for _, tt := range []struct {
@@ -286,6 +286,7 @@ func TestOptionalPresence(t *testing.T) {
 	}{
 		{&TwoFactorRequest{State: []byte{}}, []byte{0x5a, 0}},
 		{&TwoFactorRequest{}, nil},
+		{&TwoFactorRequest{ActiveState: []byte{}}, []byte{0x9a, 0x01, 0}},
 		{&TwoFactorResult{State: []byte{}}, []byte{0x42, 0}},
 		{&TwoFactorResult{}, nil},
 	} {

@@ -2,6 +2,7 @@ package abi
 
 import (
 	"errors"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 
@@ -81,8 +82,13 @@ func (e *Encoder) String(field int, s string) {
 
 // Element writes one element of a repeated string field, the empty string
 // too: every element of a repeated field is written, so a list of
-// alternating names and values stays aligned.
+// alternating names and values stays aligned. Invalid UTF-8 is written with
+// each bad byte sequence replaced by U+FFFD: the ABI's strings are valid
+// UTF-8, whoever encodes them.
 func (e *Encoder) Element(field int, s string) {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	e.key(field, protowire.BytesType)
 	e.buf = protowire.AppendString(e.buf, s)
 }

@@ -4,81 +4,48 @@ import (
 	"context"
 	"os"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/host/conformance"
 	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/internal/guest"
 )
 
-// Conformance checks the plugin at path against ABI v1, under the real host
-// and, when the test binary registered a plugin (a Go plugin's own test),
-// natively:
-//   - the host can load it (exports, signatures, imports, descriptor), with
-//     the capabilities it imports granted;
-//   - its descriptor names it, versions it and lists reason codes;
-//   - every hook of its kind answers well-formed edge inputs without a
-//     failure (empty, very long and non-ASCII values), with declared codes;
-//   - natively: the registration describes the same plugin, and undecodable
-//     input gets status bad_input rather than a panic.
+// Conformance checks the plugin at path against ABI v1 with the host's
+// conformance kit (host/conformance, what `gatehouse plugin test` runs: load
+// checks, describe and configure, every declared hook with valid and hostile
+// inputs, the state round trip, replay-key rules, the capabilities it
+// declares granted against test doubles), one subtest per check, and, when
+// the test binary registered a plugin (a Go plugin's own test), natively: the
+// registration describes the same plugin, and undecodable input gets status
+// bad_input rather than a panic.
 func Conformance(t *testing.T, path string) {
 	t.Helper()
+	ctx := context.Background()
+	rep := conformance.RunFile(ctx, path, conformance.Options{})
+	for _, c := range rep.Checks {
+		t.Run(c.Name, func(t *testing.T) {
+			switch c.Verdict {
+			case conformance.Fail:
+				t.Error(c.Detail)
+			case conformance.Warn, conformance.Skip:
+				t.Logf("%s: %s", c.Verdict, c.Detail)
+			}
+		})
+	}
+	if rep.Failed() > 0 {
+		return
+	}
 	wasm, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	rep, err := host.Inspect(ctx, wasm)
+	ins, err := host.Inspect(ctx, wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.Loadable {
-		t.Fatalf("conformance: the host cannot load %s: %s", path, rep.Problem)
-	}
-	d := rep.Descriptor
-	t.Run("descriptor", func(t *testing.T) {
-		if d.Name == "" || d.Version == "" {
-			t.Errorf("descriptor has no name or version: %+v", d)
-		}
-		if d.Kind == abi.KindPassword && len(d.Codes) == 0 {
-			t.Errorf("a password policy must declare the codes it refuses with")
-		}
-	})
-	cfg := host.Config{Grants: map[string][]string{d.ID: rep.Capabilities}}
-	h := NewHost(t, cfg)
-	if err := h.Load(ctx, path, wasm); err != nil {
-		t.Fatal(err)
-	}
-	if d.Kind == abi.KindTwoFactor {
-		conformTwoFactor(t, h, d)
-	}
-	if d.Kind == abi.KindMailer {
-		conformMailer(t, h, d)
-	}
-	if d.Kind == abi.KindPassword {
-		t.Run("password_check edge inputs", func(t *testing.T) {
-			pp, err := h.PasswordPolicy(d.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, in := range []host.PasswordCheck{
-				{},
-				{Password: strings.Repeat("Aa1!", 4096), Email: strings.Repeat("x", 300) + "@example.com", ServiceName: strings.Repeat("S", 300), Field: "newPassword"},
-				{Password: "пароль-Ünïcødé-密码-🔑1A", Email: "josé@exämple.com", ServiceName: "Gatehouse", Field: "password"},
-				{Password: "\x00\x01\x02 \t\n"},
-			} {
-				v, err := pp.Check(ctx, in)
-				if err != nil {
-					t.Errorf("password of %d bytes: %v", len(in.Password), err)
-					continue
-				}
-				if v.Accepted == (len(v.Reasons) > 0) || len(v.Reasons) != len(v.Codes) {
-					t.Errorf("inconsistent verdict %+v", v)
-				}
-			}
-		})
-	}
+	d := ins.Descriptor
 	reg := guest.Registered()
 	if reg == nil {
 		return

@@ -259,14 +259,15 @@ func RunPassword(t *testing.T, path string, cases []PasswordCase) {
 				return
 			}
 			t.Run("wasm", func(t *testing.T) {
-				v, err := pp.Check(context.Background(), host.PasswordCheck{Password: c.Password, Email: c.Email, Field: field, ServiceName: c.ServiceName})
+				reasons, err := pp.Check(context.Background(), abi.PasswordCheckRequest{Password: c.Password, Email: c.Email, Field: field, ServiceName: c.ServiceName})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if v.Accepted != (len(v.Codes) == 0) {
-					t.Fatalf("accepted=%v with codes %v", v.Accepted, v.Codes)
+				var codes, msgs []string
+				for _, r := range reasons {
+					codes, msgs = append(codes, r.Code), append(msgs, r.Message)
 				}
-				check(t, c, v.Codes, v.Reasons)
+				check(t, c, codes, msgs)
 			})
 		})
 	}
