@@ -62,8 +62,8 @@ func TestLoadValidatesConfig(t *testing.T) {
 	}
 	h = newHost(t, host.Config{PluginConfig: map[string][]byte{"password.nist": []byte(`{"minLength": 12}`)}})
 	mustLoad(t, h, "nist", wasm)
-	v, err := policy(t, h, "password.nist").Check(t.Context(), host.PasswordCheck{Password: "elevenchars"})
-	if err != nil || v.Accepted {
+	v, err := policy(t, h, "password.nist").Check(t.Context(), abi.PasswordCheckRequest{Password: "elevenchars"})
+	if err != nil || v == nil {
 		t.Fatalf("minLength 12 reached the plugin: an 11-character password %+v %v", v, err)
 	}
 }

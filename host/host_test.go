@@ -114,12 +114,12 @@ func TestDefaultPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := pp.Check(context.Background(), host.PasswordCheck{Password: tt.password, Field: tt.field})
+			v, err := pp.Check(context.Background(), abi.PasswordCheckRequest{Password: tt.password, Field: tt.field})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if v.Accepted != (len(tt.want) == 0) || strings.Join(v.Reasons, "|") != strings.Join(tt.want, "|") {
-				t.Fatalf("got accepted=%v %q, want %q", v.Accepted, v.Reasons, tt.want)
+			if (v == nil) != (len(tt.want) == 0) || strings.Join(reasonMessages(v), "|") != strings.Join(tt.want, "|") {
+				t.Fatalf("got accepted=%v %q, want %q", v == nil, reasonMessages(v), tt.want)
 			}
 		})
 	}
@@ -176,12 +176,30 @@ func TestLoadFailures(t *testing.T) {
 		})
 	}
 	// The host still serves the plugin it had.
-	if v, err := policy(t, h, "password.wat-ok").Check(context.Background(), host.PasswordCheck{Password: "x"}); err != nil || !v.Accepted {
+	if v, err := policy(t, h, "password.wat-ok").Check(context.Background(), abi.PasswordCheckRequest{Password: "x"}); err != nil || v != nil {
 		t.Fatalf("ok plugin after failed loads: %+v %v", v, err)
 	}
 	if _, err := h.PasswordPolicy("password.abi-minor"); !isCode(err, host.CodeUnavailable) {
 		t.Fatalf("unloaded plugin: %v, want PLUGIN_UNAVAILABLE", err)
 	}
+}
+
+// reasonMessages are the sentences of a refusal's reasons, in order.
+func reasonMessages(rs []abi.Reason) []string {
+	var msgs []string
+	for _, r := range rs {
+		msgs = append(msgs, r.Message)
+	}
+	return msgs
+}
+
+// reasonCodes are the codes of a refusal's reasons, in order.
+func reasonCodes(rs []abi.Reason) []string {
+	var codes []string
+	for _, r := range rs {
+		codes = append(codes, r.Code)
+	}
+	return codes
 }
 
 func isCode(err error, code string) bool {
@@ -215,9 +233,9 @@ func TestFaults(t *testing.T) {
 				return
 			default:
 			}
-			v1, err1 := ok.Check(ctx, host.PasswordCheck{Password: "anything"})
-			v2, err2 := def.Check(ctx, host.PasswordCheck{Password: "GoodPassw0rd"})
-			if err := errors.Join(err1, err2); err != nil || !v1.Accepted || !v2.Accepted {
+			v1, err1 := ok.Check(ctx, abi.PasswordCheckRequest{Password: "anything"})
+			v2, err2 := def.Check(ctx, abi.PasswordCheckRequest{Password: "GoodPassw0rd"})
+			if err := errors.Join(err1, err2); err != nil || v1 != nil || v2 != nil {
 				otherErr = errors.Join(err, errors.New("another plugin was affected"))
 				return
 			}
@@ -243,7 +261,7 @@ func TestFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := status(t, h, "password.chaos")
-			v, err := chaos.Check(ctx, host.PasswordCheck{Password: tt.password})
+			v, err := chaos.Check(ctx, abi.PasswordCheckRequest{Password: tt.password})
 			var pe *host.PluginError
 			if !errors.As(err, &pe) || pe.Code != tt.code || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want %s containing %q", err, tt.code, tt.want)
@@ -251,20 +269,22 @@ func TestFaults(t *testing.T) {
 			if pe.Plugin != "password.chaos" || pe.Hook != "password_check" {
 				t.Fatalf("error names plugin %q hook %q", pe.Plugin, pe.Hook)
 			}
-			if v.Accepted {
-				t.Fatal("a failed call accepted the password")
+			// Fails closed: the error is the verdict; no reasons come
+			// with it for a caller to mistake for a policy's answer.
+			if v != nil {
+				t.Fatalf("a failed call returned reasons %+v", v)
 			}
 			after := status(t, h, "password.chaos")
 			if after.Discarded != before.Discarded+1 || after.Failures != before.Failures+1 {
 				t.Fatalf("instance not thrown away: before %+v after %+v", before, after)
 			}
 			// The next call gets a fresh instance and works.
-			v, err = chaos.Check(ctx, host.PasswordCheck{Password: "fine"})
-			if err != nil || !v.Accepted {
+			v, err = chaos.Check(ctx, abi.PasswordCheckRequest{Password: "fine"})
+			if err != nil || v != nil {
 				t.Fatalf("call after the fault: %+v %v", v, err)
 			}
-			v, err = chaos.Check(ctx, host.PasswordCheck{Password: "xD"})
-			if err != nil || v.Accepted || len(v.Reasons) != 1 || v.Reasons[0] != "Refused by the chaos fixture" || v.Codes[0] != "CHAOS_REFUSED" {
+			v, err = chaos.Check(ctx, abi.PasswordCheckRequest{Password: "xD"})
+			if err != nil || len(v) != 1 || v[0].Message != "Refused by the chaos fixture" || v[0].Code != "CHAOS_REFUSED" {
 				t.Fatalf("proper denial after the fault: %+v %v", v, err)
 			}
 			if got := status(t, h, "password.chaos"); got.Created != after.Created+1 {
@@ -292,14 +312,14 @@ func TestCallerDeadlineAndPoolBound(t *testing.T) {
 	done := make(chan error)
 	go func() {
 		close(started)
-		_, err := chaos.Check(ctx, host.PasswordCheck{Password: "xL"}) // holds the only instance
+		_, err := chaos.Check(ctx, abi.PasswordCheckRequest{Password: "xL"}) // holds the only instance
 		done <- err
 	}()
 	<-started
 	time.Sleep(50 * time.Millisecond)
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	_, err := chaos.Check(short, host.PasswordCheck{Password: "fine"})
+	_, err := chaos.Check(short, abi.PasswordCheckRequest{Password: "fine"})
 	if !isCode(err, host.CodeTimeout) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "waiting for an instance") {
 		t.Fatalf("second call with the pool busy: %v, want PLUGIN_TIMEOUT waiting for an instance", err)
 	}
@@ -314,16 +334,16 @@ func TestCallerDeadlineAndPoolBound(t *testing.T) {
 	looping := policy(t, long, "password.chaos")
 	short2, cancel2 := context.WithTimeout(ctx, 30*time.Millisecond)
 	defer cancel2()
-	if _, err := looping.Check(short2, host.PasswordCheck{Password: "xL"}); !isCode(err, host.CodeTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := looping.Check(short2, abi.PasswordCheckRequest{Password: "xL"}); !isCode(err, host.CodeTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("caller deadline: %v, want PLUGIN_TIMEOUT wrapping context.DeadlineExceeded", err)
 	}
 	// A cancelled caller gets PLUGIN_TIMEOUT wrapping context.Canceled.
 	cctx, ccancel := context.WithCancel(ctx)
 	ccancel()
-	if _, err := chaos.Check(cctx, host.PasswordCheck{Password: "fine"}); !isCode(err, host.CodeTimeout) || !errors.Is(err, context.Canceled) {
+	if _, err := chaos.Check(cctx, abi.PasswordCheckRequest{Password: "fine"}); !isCode(err, host.CodeTimeout) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled caller: %v", err)
 	}
-	if v, err := chaos.Check(ctx, host.PasswordCheck{Password: "fine"}); err != nil || !v.Accepted {
+	if v, err := chaos.Check(ctx, abi.PasswordCheckRequest{Password: "fine"}); err != nil || v != nil {
 		t.Fatalf("after: %+v %v", v, err)
 	}
 }
@@ -335,7 +355,7 @@ func TestRecycling(t *testing.T) {
 		mustLoad(t, h, "ok", fixture(t, "ok"))
 		pp := policy(t, h, "password.wat-ok")
 		for range 10 {
-			if _, err := pp.Check(ctx, host.PasswordCheck{Password: "x"}); err != nil {
+			if _, err := pp.Check(ctx, abi.PasswordCheckRequest{Password: "x"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -350,7 +370,7 @@ func TestRecycling(t *testing.T) {
 		mustLoad(t, h, "password-default", defaultPolicyWasm(t))
 		pp := policy(t, h, "password.default")
 		for range 3 {
-			if v, err := pp.Check(ctx, host.PasswordCheck{Password: "GoodPassw0rd"}); err != nil || !v.Accepted {
+			if v, err := pp.Check(ctx, abi.PasswordCheckRequest{Password: "GoodPassw0rd"}); err != nil || v != nil {
 				t.Fatal(v, err)
 			}
 		}
@@ -363,8 +383,8 @@ func TestRecycling(t *testing.T) {
 func TestCapabilityGranted(t *testing.T) {
 	h := newHost(t, host.Config{Grants: map[string][]string{"password.cap-crypto": {"crypto"}}})
 	mustLoad(t, h, "cap-crypto", fixture(t, "cap-crypto"))
-	v, err := policy(t, h, "password.cap-crypto").Check(context.Background(), host.PasswordCheck{Password: "secret"})
-	if err != nil || !v.Accepted {
+	v, err := policy(t, h, "password.cap-crypto").Check(context.Background(), abi.PasswordCheckRequest{Password: "secret"})
+	if err != nil || v != nil {
 		t.Fatalf("granted capability: %+v %v", v, err)
 	}
 }
@@ -376,11 +396,11 @@ func TestRealClockAndRandomness(t *testing.T) {
 	draw := func() string {
 		h := newHost(t, host.Config{})
 		mustLoad(t, h, "entropy", fixture(t, "entropy"))
-		v, err := policy(t, h, "password.entropy").Check(context.Background(), host.PasswordCheck{Password: "x"})
-		if err != nil || v.Accepted || v.Codes[0] != "ENTROPY" || len(v.Reasons[0]) != 32 {
+		v, err := policy(t, h, "password.entropy").Check(context.Background(), abi.PasswordCheckRequest{Password: "x"})
+		if err != nil || len(v) == 0 || v[0].Code != "ENTROPY" || len(v[0].Message) != 32 {
 			t.Fatalf("entropy fixture: %+v %v", v, err)
 		}
-		return v.Reasons[0]
+		return v[0].Message
 	}
 	if a, b := draw(), draw(); a == b {
 		t.Fatalf("two fresh instances drew the same random bytes %s", a)
@@ -463,19 +483,19 @@ func TestChainAndKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := chain.Check(ctx, host.PasswordCheck{Password: "fine"}); err != nil || !v.Accepted {
+	if v, err := chain.Check(ctx, abi.PasswordCheckRequest{Password: "fine"}); err != nil || v != nil {
 		t.Fatalf("all accept: %+v %v", v, err)
 	}
-	if v, err := chain.Check(ctx, host.PasswordCheck{Password: "xD"}); err != nil || v.Accepted || v.Codes[0] != "CHAOS_REFUSED" {
+	if v, err := chain.Check(ctx, abi.PasswordCheckRequest{Password: "xD"}); err != nil || len(v) == 0 || v[0].Code != "CHAOS_REFUSED" {
 		t.Fatalf("one refuses: %+v %v", v, err)
 	}
-	if v, err := chain.Check(ctx, host.PasswordCheck{Password: "xT"}); !isCode(err, host.CodeFailed) || v.Accepted {
+	if v, err := chain.Check(ctx, abi.PasswordCheckRequest{Password: "xT"}); !isCode(err, host.CodeFailed) || v != nil {
 		t.Fatalf("one fails: %+v %v", v, err)
 	}
 	if _, err := h.PasswordPolicies("password.wat-ok", "password.nope"); !isCode(err, host.CodeUnavailable) || !errors.Is(err, host.ErrNotLoaded) {
 		t.Fatalf("missing policy: %v", err)
 	}
-	if v, err := (host.PasswordPolicies{}).Check(ctx, host.PasswordCheck{Password: "x"}); !isCode(err, host.CodeUnavailable) || v.Accepted {
+	if v, err := (host.PasswordPolicies{}).Check(ctx, abi.PasswordCheckRequest{Password: "x"}); !isCode(err, host.CodeUnavailable) || v != nil {
 		t.Fatalf("empty chain: %+v %v", v, err)
 	}
 	if got := h.IDs("password"); strings.Join(got, ",") != "password.chaos,password.wat-ok" {
@@ -498,7 +518,7 @@ func TestClose(t *testing.T) {
 	if err := h.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := pp.Check(ctx, host.PasswordCheck{Password: "x"}); !isCode(err, host.CodeUnavailable) || v.Accepted {
+	if v, err := pp.Check(ctx, abi.PasswordCheckRequest{Password: "x"}); !isCode(err, host.CodeUnavailable) || v != nil {
 		t.Fatalf("after close: %+v %v", v, err)
 	}
 	if _, err := h.PasswordPolicy("password.wat-ok"); !errors.Is(err, host.ErrClosed) {
@@ -540,18 +560,18 @@ func TestHammer(t *testing.T) {
 				switch (g + i) % 4 {
 				case 0:
 					// A trap, or the circuit breaker open after traps in a row.
-					v, err := chaos.Check(ctx, host.PasswordCheck{Password: "xT"})
-					if !(isCode(err, host.CodeFailed) || isCode(err, host.CodeUnavailable) && errors.Is(err, host.ErrCircuitOpen)) || v.Accepted {
+					v, err := chaos.Check(ctx, abi.PasswordCheckRequest{Password: "xT"})
+					if !(isCode(err, host.CodeFailed) || isCode(err, host.CodeUnavailable) && errors.Is(err, host.ErrCircuitOpen)) || v != nil {
 						errs <- errors.Join(errors.New("trap"), err)
 						return
 					}
 				case 1:
-					if v, err := def.Check(ctx, host.PasswordCheck{Password: "short"}); err != nil || v.Accepted || v.Codes[0] != "PASSWORD_TOO_SHORT" {
+					if v, err := def.Check(ctx, abi.PasswordCheckRequest{Password: "short"}); err != nil || len(v) == 0 || v[0].Code != "PASSWORD_TOO_SHORT" {
 						errs <- errors.Join(errors.New("short"), err)
 						return
 					}
 				default:
-					if v, err := def.Check(ctx, host.PasswordCheck{Password: "GoodPassw0rd"}); err != nil || !v.Accepted {
+					if v, err := def.Check(ctx, abi.PasswordCheckRequest{Password: "GoodPassw0rd"}); err != nil || v != nil {
 						errs <- errors.Join(errors.New("good"), err)
 						return
 					}
@@ -578,13 +598,13 @@ func TestCircuitBreaker(t *testing.T) {
 	chaos := policy(t, h, "password.chaos")
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
-		if _, err := chaos.Check(ctx, host.PasswordCheck{Password: "xT"}); !isCode(err, host.CodeFailed) || errors.Is(err, host.ErrCircuitOpen) {
+		if _, err := chaos.Check(ctx, abi.PasswordCheckRequest{Password: "xT"}); !isCode(err, host.CodeFailed) || errors.Is(err, host.ErrCircuitOpen) {
 			t.Fatalf("trap %d: %v", i, err)
 		}
 	}
 	// ErrCircuitOpen means the call failed without running the plugin (no timed bound). It is
 	// PLUGIN_UNAVAILABLE (the plugin's fault, not the input's) with the rest of the cooldown.
-	_, err := chaos.Check(ctx, host.PasswordCheck{Password: "anything"})
+	_, err := chaos.Check(ctx, abi.PasswordCheckRequest{Password: "anything"})
 	var pe *host.PluginError
 	if !errors.Is(err, host.ErrCircuitOpen) || !isCode(err, host.CodeUnavailable) || !errors.As(err, &pe) {
 		t.Fatalf("after 3 failures in a row: %v, want the circuit open", err)
@@ -593,7 +613,7 @@ func TestCircuitBreaker(t *testing.T) {
 		t.Fatalf("circuit open: RetryAfter %v, want the rest of the 300ms cooldown", pe.RetryAfter)
 	}
 	time.Sleep(350 * time.Millisecond)
-	if v, err := chaos.Check(ctx, host.PasswordCheck{Password: "anything"}); err != nil || !v.Accepted {
+	if v, err := chaos.Check(ctx, abi.PasswordCheckRequest{Password: "anything"}); err != nil || v != nil {
 		t.Fatalf("after the cooldown the plugin is tried again: %+v %v", v, err)
 	}
 }
@@ -605,19 +625,19 @@ func TestMaxConcurrentCalls(t *testing.T) {
 	chaos, ok := policy(t, h, "password.chaos"), policy(t, h, "password.wat-ok")
 	looping := make(chan error, 1)
 	go func() {
-		_, err := chaos.Check(context.Background(), host.PasswordCheck{Password: "xL"})
+		_, err := chaos.Check(context.Background(), abi.PasswordCheckRequest{Password: "xL"})
 		looping <- err
 	}()
 	time.Sleep(50 * time.Millisecond) // the loop holds the only slot
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if _, err := ok.Check(ctx, host.PasswordCheck{Password: "anything"}); !isCode(err, host.CodeTimeout) {
+	if _, err := ok.Check(ctx, abi.PasswordCheckRequest{Password: "anything"}); !isCode(err, host.CodeTimeout) {
 		t.Fatalf("with the only slot taken: %v, want PLUGIN_TIMEOUT", err)
 	}
 	if err := <-looping; !isCode(err, host.CodeTimeout) {
 		t.Fatalf("the loop: %v", err)
 	}
-	if v, err := ok.Check(context.Background(), host.PasswordCheck{Password: "anything"}); err != nil || !v.Accepted {
+	if v, err := ok.Check(context.Background(), abi.PasswordCheckRequest{Password: "anything"}); err != nil || v != nil {
 		t.Fatalf("after the loop's deadline the slot is free: %v", err)
 	}
 }
@@ -630,7 +650,7 @@ func TestTrapLogsCause(t *testing.T) {
 	mustLoad(t, h, "chaos", fixture(t, "chaos"))
 	chaos := policy(t, h, "password.chaos")
 	for range 2 {
-		if _, err := chaos.Check(context.Background(), host.PasswordCheck{Password: "xT"}); !isCode(err, host.CodeFailed) {
+		if _, err := chaos.Check(context.Background(), abi.PasswordCheckRequest{Password: "xT"}); !isCode(err, host.CodeFailed) {
 			t.Fatalf("trap: %v", err)
 		}
 	}

@@ -174,6 +174,7 @@ var capabilityImpls = map[string]capabilityImpl{
 				stack[0] = api.EncodeI32(int32(len(sum)))
 			}
 		}},
+		abi.FuncVerifySignature: verifySignatureFunc,
 	}),
 }
 

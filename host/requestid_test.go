@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
 )
 
@@ -50,8 +51,8 @@ func TestRequestIDReachesPasswordPolicy(t *testing.T) {
 	pp := policy(t, h, "password.echo")
 
 	ctx := context.WithValue(context.Background(), testRequestKey{}, "req-pw-1")
-	v, err := pp.Check(ctx, host.PasswordCheck{Password: "pw"})
-	if err != nil || len(v.Reasons) != 1 || v.Reasons[0] != "request=req-pw-1" {
+	v, err := pp.Check(ctx, abi.PasswordCheckRequest{Password: "pw"})
+	if err != nil || len(v) != 1 || v[0].Message != "request=req-pw-1" {
 		t.Fatalf("the policy got another request id: %+v %v", v, err)
 	}
 	if l := logLine(logs.String(), "echo: checked a password"); !strings.Contains(l, "request_id=req-pw-1") {
@@ -59,14 +60,14 @@ func TestRequestIDReachesPasswordPolicy(t *testing.T) {
 	}
 
 	// A request id given in the input wins over the context's.
-	v, err = pp.Check(ctx, host.PasswordCheck{Password: "pw", RequestID: "given-2"})
-	if err != nil || v.Reasons[0] != "request=given-2" {
+	v, err = pp.Check(ctx, abi.PasswordCheckRequest{Password: "pw", RequestID: "given-2"})
+	if err != nil || len(v) != 1 || v[0].Message != "request=given-2" {
 		t.Fatalf("given id: %+v %v", v, err)
 	}
 	// Outside a request: no id, and no request_id in the log line.
 	before := len(logs.String())
-	v, err = pp.Check(context.Background(), host.PasswordCheck{Password: "pw"})
-	if err != nil || v.Reasons[0] != "request=" {
+	v, err = pp.Check(context.Background(), abi.PasswordCheckRequest{Password: "pw"})
+	if err != nil || len(v) != 1 || v[0].Message != "request=" {
 		t.Fatalf("no request: %+v %v", v, err)
 	}
 	if l := logLine(logs.String()[before:], "echo: checked a password"); l == "" || strings.Contains(l, "request_id") {
@@ -80,15 +81,15 @@ func TestRequestIDReachesTwoFactor(t *testing.T) {
 	m := twoFactor(t, h, "twofactor.chaos")
 
 	ctx := context.WithValue(context.Background(), testRequestKey{}, "req-2fa-1")
-	o, err := m.Enroll(ctx, host.TwoFactorCall{UserID: "7", Params: map[string]string{"mode": "echo"}})
-	if err != nil || o.Public["request"] != "req-2fa-1" {
-		t.Fatalf("the method got another request id: %+v %v", o.Public, err)
+	o, _, err := m.Call(ctx, abi.HookTwoFactorEnroll, abi.TwoFactorRequest{UserID: "7", Params: []string{"mode", "echo"}})
+	if err != nil || sdktest.Pairs(o.Public)["request"] != "req-2fa-1" {
+		t.Fatalf("the method got another request id: %+v %v", o, err)
 	}
 	if l := logLine(logs.String(), "chaos: echo"); !strings.Contains(l, "request_id=req-2fa-1") {
 		t.Fatalf("the plugin's log line does not name the request: %q\n%s", l, logs)
 	}
 	// A failed call's log line names the request too.
-	if _, err := m.Verify(ctx, host.TwoFactorCall{State: []byte("st"), Code: "panic"}); err == nil {
+	if _, _, err := m.Call(ctx, abi.HookTwoFactorVerify, abi.TwoFactorRequest{State: []byte("st"), Code: "panic"}); err == nil {
 		t.Fatal("panic: no error")
 	}
 	if l := logLine(logs.String(), "plugin call failed"); !strings.Contains(l, "request_id=req-2fa-1") {

@@ -33,7 +33,7 @@ func TestOutboxCapabilityABI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.password, func(t *testing.T) {
-			v, err := pp.Check(context.Background(), host.PasswordCheck{Password: tt.password})
+			v, err := pp.Check(context.Background(), abi.PasswordCheckRequest{Password: tt.password})
 			var pe *host.PluginError
 			switch {
 			case errors.As(err, &pe):
@@ -42,7 +42,7 @@ func TestOutboxCapabilityABI(t *testing.T) {
 				}
 			case err != nil:
 				t.Fatal(err)
-			case v.Accepted != tt.accepted || strings.Join(v.Codes, ",") != tt.codes:
+			case (v == nil) != tt.accepted || strings.Join(reasonCodes(v), ",") != tt.codes:
 				t.Fatalf("verdict %+v, want accepted=%v codes %q", v, tt.accepted, tt.codes)
 			}
 		})
@@ -58,7 +58,7 @@ func TestOutboxCapabilityABI(t *testing.T) {
 	t.Run("no folder: the reply says temporary", func(t *testing.T) {
 		h := newHost(t, host.Config{Grants: grants})
 		mustLoad(t, h, "cap-outbox", fixture(t, "cap-outbox"))
-		_, err := policy(t, h, "password.cap-outbox").Check(context.Background(), host.PasswordCheck{Password: "write"})
+		_, err := policy(t, h, "password.cap-outbox").Check(context.Background(), abi.PasswordCheckRequest{Password: "write"})
 		if !isCode(err, host.CodeFailed) { // the fixture answers status 3 to a non-ok reply
 			t.Fatalf("%v", err)
 		}

@@ -45,11 +45,11 @@ func BenchmarkTOTPVerify(b *testing.B) {
 		return len(res.Reasons) == 0
 	}
 	wasm := func(i int) bool {
-		o, err := m.Verify(ctx, host.TwoFactorCall{Now: now, UserID: "7", State: []byte(secret), Code: codes[i&1]})
+		_, accepted, err := m.Call(ctx, abi.HookTwoFactorVerify, abi.TwoFactorRequest{Now: now.UnixNano(), UserID: "7", State: []byte(secret), Code: codes[i&1]})
 		if err != nil {
 			b.Fatal(err)
 		}
-		return o.Accepted
+		return accepted
 	}
 	if !native(0) || native(1) || !wasm(0) || wasm(1) {
 		b.Fatal("the right code is refused or the wrong one accepted")

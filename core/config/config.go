@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/netip"
+	"net/url"
 	"os"
 	"runtime"
 	"sort"
@@ -108,6 +109,11 @@ type Config struct {
 	// Origins are the origins allowed as the base of links in emails and to call the API from a
 	// browser (CORS, with credentials). Default none.
 	Origins []string
+	// WebAuthnRPID is the relying party id passkeys are bound to: a host name that is the
+	// public URL's host or a parent domain of it. Default: the public URL's host.
+	WebAuthnRPID string
+	// WebAuthnRPName is the relying party's name an authenticator shows. Default: DisplayName.
+	WebAuthnRPName string
 	// DenyDomains extend the shipped list of forbidden mail domains ("*.example" for subdomains).
 	DenyDomains []string
 
@@ -243,6 +249,8 @@ var settings = []setting{
 	str("mail-templates", "GATEHOUSE_MAIL_TEMPLATES", "folder of mail template overrides (empty: the shipped ones)", func(c *Config) *string { return &c.MailTemplates }),
 	str("public-url", "GATEHOUSE_PUBLIC_URL", "base of links in emails when the request's origin is not allowed", func(c *Config) *string { return &c.PublicURL }),
 	list("origins", "GATEHOUSE_ORIGINS", "comma-separated origins allowed as the base of links in emails and to call the API from a browser (CORS)", func(c *Config) *[]string { return &c.Origins }),
+	str("webauthn-rp-id", "GATEHOUSE_WEBAUTHN_RP_ID", "relying party id of passkeys: the public URL's host or a parent domain of it (empty: the public URL's host)", func(c *Config) *string { return &c.WebAuthnRPID }),
+	str("webauthn-rp-name", "GATEHOUSE_WEBAUTHN_RP_NAME", "relying party name an authenticator shows for passkeys (empty: the display name)", func(c *Config) *string { return &c.WebAuthnRPName }),
 	list("deny-domains", "GATEHOUSE_DENY_DOMAINS", "comma-separated extra forbidden mail domains (*.example: every subdomain)", func(c *Config) *[]string { return &c.DenyDomains }),
 }
 
@@ -386,6 +394,15 @@ func (c Config) Validate() error {
 	}
 	if err := checkDisplayName(c.DisplayName); err != nil {
 		bad("GATEHOUSE_DISPLAY_NAME", "%v", err)
+	}
+	if rp := c.WebAuthnRPID; rp != "" {
+		host := ""
+		if u, err := url.Parse(c.PublicURL); err == nil {
+			host = u.Hostname()
+		}
+		if host != rp && !strings.HasSuffix(host, "."+rp) {
+			bad("GATEHOUSE_WEBAUTHN_RP_ID", "%q is neither the host of GATEHOUSE_PUBLIC_URL (%q) nor a parent domain of it: browsers would refuse every passkey", rp, host)
+		}
 	}
 	if c.Registration != "open" && c.Registration != "closed" {
 		bad("GATEHOUSE_REGISTRATION", "must be open or closed, not %q", c.Registration)
@@ -702,4 +719,29 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// PublicOrigin is the origin of PublicURL, scheme://host[:port] in lower case; "" when it does
+// not parse.
+func (c *Config) PublicOrigin() string {
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
+}
+
+// RelyingParty returns the id and name passkeys are bound to: GATEHOUSE_WEBAUTHN_RP_ID, else the
+// public URL's host; GATEHOUSE_WEBAUTHN_RP_NAME, else the display name.
+func (c *Config) RelyingParty() (id, name string) {
+	id, name = c.WebAuthnRPID, c.WebAuthnRPName
+	if id == "" {
+		if u, err := url.Parse(c.PublicURL); err == nil {
+			id = u.Hostname()
+		}
+	}
+	if name == "" {
+		name = c.DisplayName
+	}
+	return id, name
 }

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -160,6 +162,7 @@ func (s *Server) assemble() error {
 		Auth:     s.auth,
 		Now:      now,
 		Log:      s.log.Named("2fa"),
+		Site:     site(cfg),
 	}
 	s.auth.SecondFactors = s.twoFactor
 	// The caches follow the store's change notices, from this process and any other on the
@@ -349,3 +352,17 @@ func (s *Server) connLimits() connLimits {
 type fasthttpLogger struct{ l hclog.Logger }
 
 func (f fasthttpLogger) Printf(format string, args ...any) { f.l.Debug(fmt.Sprintf(format, args...)) }
+
+// site is what a 2FA method learns of the server (ABI v1.2): the accepted origins (the public
+// URL's first, then GATEHOUSE_ORIGINS, each once), the relying party and the public URL.
+func site(cfg config.Config) twofactor.Site {
+	st := twofactor.Site{PublicURL: cfg.PublicURL}
+	st.RPID, st.RPName = cfg.RelyingParty()
+	for _, o := range append([]string{cfg.PublicOrigin()}, cfg.Origins...) {
+		o = strings.ToLower(strings.TrimRight(o, "/"))
+		if o != "" && !slices.Contains(st.Origins, o) {
+			st.Origins = append(st.Origins, o)
+		}
+	}
+	return st
+}

@@ -220,8 +220,8 @@ func (s *Service) request(ctx context.Context, txn store.Txn, p auth.Principal, 
 	}
 	req := Request{Now: s.Now(), RequestID: reqctx.ID(ctx), UserID: p.UserID, Email: acct.Email, ServiceName: s.Auth.ServiceName, State: state,
 		Origins: s.Site.Origins, RPID: s.Site.RPID, RPName: s.Site.RPName, PublicURL: s.Site.PublicURL}
-	if info, ok := reqctx.From(ctx); ok && info.Origin != "" && slices.Contains(s.Site.Origins, info.Origin) {
-		req.Origin = info.Origin
+	if info, ok := reqctx.From(ctx); ok && info.Origin != "" && slices.Contains(s.Site.Origins, strings.ToLower(info.Origin)) {
+		req.Origin = strings.ToLower(info.Origin)
 	}
 	return req, nil
 }

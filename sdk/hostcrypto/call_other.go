@@ -8,6 +8,8 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"hash"
+
+	"github.com/gatehouse/gatehouse/sdk/abi/sigverify"
 )
 
 // hmacInto computes the MAC natively, as the host does, into out (len(out)
@@ -27,4 +29,10 @@ func hmacInto(alg Alg, key, msg, out []byte) int {
 	m := hmac.New(h, key)
 	m.Write(msg)
 	return len(m.Sum(out[:0]))
+}
+
+// verifyNative verifies the signature with the host's own code
+// (sdk/abi/sigverify): 1 valid, 0 invalid, -1 unusable key or algorithm.
+func verifyNative(alg Algorithm, key, msg, sig []byte) int32 {
+	return sigverify.Verify(int32(alg), key, msg, sig)
 }

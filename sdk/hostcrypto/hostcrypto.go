@@ -1,7 +1,8 @@
 // Package hostcrypto gives a plugin the crypto capability: HMAC computed
 // natively by the host (module "gatehouse_crypto_v1", function "hmac"), about
 // 60 times faster than the same HMAC compiled into the guest and run under
-// the host's deadline checks. Importing this package declares the capability
+// the host's deadline checks, and (ABI v1.2) signature verification
+// (function "verify_signature": ES256, Ed25519, RS256). Importing this package declares the capability
 // in the plugin's descriptor; the operator must grant it to the plugin's id
 // (first-party twofactor.totp gets it by default).
 //
@@ -14,6 +15,7 @@
 package hostcrypto
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/gatehouse/gatehouse/sdk/abi"
@@ -90,4 +92,39 @@ func AppendHMAC(dst []byte, alg Alg, key, msg []byte) []byte {
 		panic("hostcrypto: the host's hmac returned " + strconv.Itoa(got) + " for " + alg.String())
 	}
 	return dst[:len(dst)+n]
+}
+
+// Algorithm is a signature algorithm of VerifySignature, numbered as the
+// host's verify_signature numbers them (their COSE names).
+type Algorithm int32
+
+// The algorithms of VerifySignature.
+const (
+	// ES256 is ECDSA on P-256 with SHA-256; the signature is ASN.1 DER, as
+	// WebAuthn sends it.
+	ES256 Algorithm = abi.SigES256
+	// Ed25519 is EdDSA on Ed25519; the signature is 64 bytes.
+	Ed25519 Algorithm = abi.SigEd25519
+	// RS256 is RSASSA-PKCS1-v1_5 with SHA-256, keys of 2048 to 8192 bits.
+	RS256 Algorithm = abi.SigRS256
+)
+
+// ErrUnusableKey is VerifySignature's error for an unknown algorithm or a
+// key that does not parse or is not of the algorithm's type.
+var ErrUnusableKey = errors.New("hostcrypto: unknown algorithm, or a key that is not a PKIX key of its type")
+
+// VerifySignature reports whether sig is a valid signature of msg by the
+// public key pkixKey (a PKIX, X.509 SubjectPublicKeyInfo, DER encoding) under
+// alg. The host verifies it natively (ABI v1.2), so the plugin runs no
+// big-number code under the host's deadline checks. A host older than ABI
+// v1.2 lacks the function: the plugin then does not load, so declare
+// Descriptor ABI minor 2 when you use it.
+func VerifySignature(alg Algorithm, pkixKey, msg, sig []byte) (bool, error) {
+	switch verifyNative(alg, pkixKey, msg, sig) {
+	case 1:
+		return true, nil
+	case 0:
+		return false, nil
+	}
+	return false, ErrUnusableKey
 }

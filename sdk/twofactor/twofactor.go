@@ -33,6 +33,21 @@ type Request struct {
 	// Params are the setup body's fields named in MethodInfo.SetupFields, such
 	// as "email" (Enroll only).
 	Params map[string]string
+	// Origin is the HTTP request's Origin header when it is one of Origins,
+	// else "" (ABI v1.2).
+	Origin string
+	// Origins are the server's accepted origins, scheme://host[:port], the
+	// public URL's first (ABI v1.2).
+	Origins []string
+	// RPID and RPName are the relying party a WebAuthn method binds
+	// credentials to (ABI v1.2): a host name (by default the public URL's)
+	// and a display name (by default ServiceName).
+	RPID, RPName string
+	// PublicURL is the server's public URL (ABI v1.2).
+	PublicURL string
+	// ActiveState is, for an Additive method's Enroll and Activate, the
+	// active state; nil while the method is not active (ABI v1.2).
+	ActiveState []byte
 }
 
 // Message is an email the method asks the host to send (Enroll, Challenge).
@@ -69,6 +84,20 @@ type Result struct {
 	// Public is shown to the user in GET /user/2fa, such as the address of
 	// email OTP (taken from Activate).
 	Public map[string]string
+	// ClientData is a JSON object for the caller (ABI v1.2): from Enroll its
+	// properties are added to the setup answer, from Challenge it is the
+	// answer. Its properties must be among MethodInfo.ClientDataFields; at
+	// most 64 KiB.
+	ClientData []byte
+	// Summary is a JSON object shown in GET /user/2fa under the method's
+	// SummaryKey, beside completedAt (ABI v1.2), such as a list of the user's
+	// credentials. Taken from an accepted Activate or Verify; at most 8 KiB.
+	Summary []byte
+	// UniqueKeys are, from an accepted Activate, every key of the new state
+	// that no other user may hold for this method, such as passkey
+	// credential ids (ABI v1.2): at most 32, each at most 128 bytes. The host
+	// refuses an activation that would share one.
+	UniqueKeys []string
 }
 
 // MethodInfo is what the host needs to serve a method: its route, its request
@@ -99,6 +128,22 @@ type MethodInfo struct {
 	// ReplayWindow is how long the host remembers a used ReplayKey. Default
 	// 0: the host's (5 minutes). Whole seconds.
 	ReplayWindow time.Duration
+	// OptionalSetupFields are properties the setup body may carry, such as a
+	// credential's "name"; passed in Request.Params when present (ABI v1.2).
+	OptionalSetupFields []string
+	// JSONFields names which of CodeField, SetupFields and
+	// OptionalSetupFields take a JSON object (at most 16 KiB) instead of a
+	// string; the method gets its JSON text (ABI v1.2).
+	JSONFields []string
+	// ClientDataFields are the properties Result.ClientData may carry, such
+	// as "publicKey" (ABI v1.2).
+	ClientDataFields []string
+	// Additive marks a method that holds several credentials (ABI v1.2):
+	// while it is active, setup and enable need a sudo token and add one.
+	// Enroll and Activate get Request.ActiveState, and the state an accepted
+	// Activate returns becomes the active state (the old credentials and the
+	// new one).
+	Additive bool
 }
 
 // Codes are a method's message codes (see abi.TwoFactorCodes for each
@@ -116,6 +161,10 @@ func (mi MethodInfo) abi() *abi.TwoFactorInfo {
 		CodePrefix:          mi.CodePrefix,
 		Codes:               mi.Codes,
 		ReplayWindowSeconds: uint32(max(mi.ReplayWindow/time.Second, 0)),
+		OptionalSetupFields: append([]string(nil), mi.OptionalSetupFields...),
+		JSONFields:          append([]string(nil), mi.JSONFields...),
+		ClientDataFields:    append([]string(nil), mi.ClientDataFields...),
+		Additive:            mi.Additive,
 	}
 }
 
@@ -166,7 +215,8 @@ func run(fn func(*Request) (*Result, error), in, out []byte) (abi.Status, []byte
 		return abi.StatusBadInput, out
 	}
 	req := Request{Now: time.Unix(0, m.Now), RequestID: m.RequestID, UserID: m.UserID, Email: m.Email,
-		ServiceName: m.ServiceName, State: m.State, Code: m.Code}
+		ServiceName: m.ServiceName, State: m.State, Code: m.Code, Origin: m.Origin, Origins: m.Origins,
+		RPID: m.RPID, RPName: m.RPName, PublicURL: m.PublicURL, ActiveState: m.ActiveState}
 	if len(m.Params) > 0 {
 		req.Params = make(map[string]string, len(m.Params)/2)
 		for i := 0; i+1 < len(m.Params); i += 2 {
@@ -182,7 +232,8 @@ func run(fn func(*Request) (*Result, error), in, out []byte) (abi.Status, []byte
 		res = &Result{}
 	}
 	r := abi.TwoFactorResult{Reasons: res.Reasons, State: res.State, Secret: res.Secret, URI: res.URI,
-		Image: res.Image, ReplayKey: res.ReplayKey, Public: pairs(res.Public)}
+		Image: res.Image, ReplayKey: res.ReplayKey, Public: pairs(res.Public), ClientData: res.ClientData,
+		Summary: res.Summary, UniqueKeys: res.UniqueKeys}
 	for _, msg := range res.Messages {
 		r.Messages = append(r.Messages, abi.Message{Template: msg.Template, To: msg.To, Vars: pairs(msg.Vars)})
 	}
