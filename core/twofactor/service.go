@@ -260,24 +260,20 @@ type SetupResult struct {
 	ClientData json.RawMessage `json:"-"`
 }
 
-// MarshalJSON writes url, qr and secret when there is a URL, and the client data's properties
-// beside them.
+// MarshalJSON writes url, qr and secret when there is a URL, then the client data's
+// properties (which the host checked are none of those three).
 func (r SetupResult) MarshalJSON() ([]byte, error) {
-	out := map[string]json.RawMessage{}
-	if len(r.ClientData) > 0 {
-		if err := json.Unmarshal(r.ClientData, &out); err != nil {
-			return nil, err
-		}
+	type plain SetupResult
+	if r.URL == "" && len(r.ClientData) > 0 {
+		return r.ClientData, nil
 	}
-	if r.URL != "" {
-		for k, v := range map[string]string{"url": r.URL, "qr": r.QR, "secret": r.Secret} {
-			if v != "" || k == "url" {
-				b, _ := json.Marshal(v)
-				out[k] = b
-			}
-		}
+	b, err := json.Marshal(plain(r))
+	var data bytes.Buffer
+	if err != nil || len(r.ClientData) == 0 || json.Compact(&data, r.ClientData) != nil || data.Len() <= 2 {
+		return b, err
 	}
-	return json.Marshal(out)
+	// {"url":...} + {"publicKey":...} → {"url":...,"publicKey":...}
+	return append(append(b[:len(b)-1], ','), data.Bytes()[1:]...), nil
 }
 
 // Setup enrols a new pending secret for the method (replacing a pending one; an active one
