@@ -202,3 +202,24 @@ func (f *fixture) secondUser(t *testing.T, id uint64, email string) auth.Princip
 	}
 	return auth.Principal{UserID: id, Claims: token.Claims{Type: token.Access, SessionID: sid}}
 }
+
+func TestSetupResultJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		in   SetupResult
+		want string
+	}{
+		{"otpauth only", SetupResult{URL: "otpauth://x", QR: "data:q", Secret: "S"}, `{"url":"otpauth://x","qr":"data:q","secret":"S"}`},
+		{"client data only", SetupResult{ClientData: []byte(`{"publicKey":{"a":1}}`)}, `{"publicKey":{"a":1}}`},
+		{"both, spaced", SetupResult{URL: "u", ClientData: []byte(" { \"publicKey\" : 1 } ")}, `{"url":"u","publicKey":1}`},
+		{"empty client data", SetupResult{URL: "u", ClientData: []byte(`{ }`)}, `{"url":"u"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := json.Marshal(tt.in)
+			if err != nil || string(b) != tt.want {
+				t.Fatalf("got %s, %v; want %s", b, err, tt.want)
+			}
+		})
+	}
+}
