@@ -29,6 +29,11 @@ type Account struct {
 	// code (GATEHOUSE_VERIFY_EMAIL), a password-reset code, or the code of the transfer that
 	// moved the account to it.
 	EmailVerified bool `json:"emailVerified,omitempty"`
+	// Disabled accounts cannot log in (an operator's decision, POST /admin/users/{id}/disable).
+	Disabled   bool      `json:"disabled,omitempty"`
+	DisabledAt time.Time `json:"disabledAt,omitempty"`
+	// LastLoginAt is when the password was last verified at a login that opened a session.
+	LastLoginAt time.Time `json:"lastLoginAt,omitempty"`
 }
 
 // emailFormat is the "email" format of the original service's validator (ajv-formats), with
@@ -133,4 +138,70 @@ func ChangeEmail(txn store.Txn, a Account, newEmail, conflictCode string) (Accou
 		return a, err
 	}
 	return a, Put(txn, a)
+}
+
+// Delete removes the account record and its email index entry.
+func Delete(txn store.Txn, a Account) error {
+	if v, err := txn.Get(emailKey(a.Email)); err == nil && string(v) == a.IDString() {
+		if err := txn.Delete(emailKey(a.Email)); err != nil {
+			return err
+		}
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return txn.Delete(userKey(a.ID))
+}
+
+// List calls fn for each account after the one with id after (0: from the first), in key
+// order (the decimal ids sorted as text), until fn returns false.
+func List(txn store.Txn, after uint64, fn func(Account) bool) error {
+	prefix := store.Key("user", "")
+	start := prefix
+	if after != 0 {
+		start = append(userKey(after), 0)
+	}
+	var decodeErr error
+	err := store.ScanFrom(txn, prefix, start, func(_, v []byte) bool {
+		var a Account
+		if decodeErr = json.Unmarshal(v, &a); decodeErr != nil {
+			return false
+		}
+		return fn(a)
+	})
+	if err == nil {
+		err = decodeErr
+	}
+	return err
+}
+
+// ListByEmailPrefix calls fn for each account whose normalized email starts with the
+// normalized prefix, after the address after ("" from the first), in address order, until fn
+// returns false.
+func ListByEmailPrefix(txn store.Txn, prefix, after string, fn func(Account) bool) error {
+	scanPrefix := emailKey(prefix)
+	start := scanPrefix
+	if after != "" {
+		start = append(emailKey(after), 0)
+	}
+	var innerErr error
+	err := store.ScanFrom(txn, scanPrefix, start, func(_, v []byte) bool {
+		id, err := strconv.ParseUint(string(v), 10, 64)
+		if err != nil {
+			innerErr = err
+			return false
+		}
+		a, err := Get(txn, id)
+		if errors.Is(err, ErrNotFound) {
+			return true
+		}
+		if err != nil {
+			innerErr = err
+			return false
+		}
+		return fn(a)
+	})
+	if err == nil {
+		err = innerErr
+	}
+	return err
 }

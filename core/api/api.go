@@ -35,6 +35,8 @@ type Request struct {
 	// Params are the values of the path's {name} segments, validated by the route's Params.
 	Params    map[string]string
 	Principal auth.Principal
+	// Actor is who calls an admin route: "admin:<token id>" or "socket".
+	Actor string
 
 	rt *Router
 	id requestID
@@ -70,7 +72,10 @@ type Route struct {
 	Path    string
 	Summary string
 	// Auth is the token requirement; 0 means none.
-	Auth  auth.Requirement
+	Auth auth.Requirement
+	// Admin routes need an admin token (or the admin socket) and exist only when the admin API
+	// is configured (see Router.SetAdmin); their paths start with /admin/.
+	Admin bool
 	Body  *Schema
 	Query *Schema
 	// Params validates the path's {name} segments (a route path such as /user/sessions/{id});
@@ -113,6 +118,9 @@ type Router struct {
 	cors     *CORS
 	// proxies are the reverse proxies whose X-Forwarded-For is believed.
 	proxies TrustedProxies
+	// admins are the admin tokens; adminOwnListener is true when GATEHOUSE_ADMIN_ADDR is set.
+	admins           AdminTokens
+	adminOwnListener bool
 }
 
 // SetCORS sets the origins allowed to call the API from a browser (none by default).
@@ -165,6 +173,9 @@ func (rt *Router) Handler(ctx *fasthttp.RequestCtx) {
 	}()
 	start := time.Now()
 	methods, params := rt.match(ctx.Path())
+	if methods != nil && rt.hidden(ctx, methods) {
+		methods = nil
+	}
 	if methods != nil && ctx.IsOptions() {
 		rt.cors.preflight(ctx, methods)
 		return
@@ -287,6 +298,13 @@ func (rt *Router) serve(ctx *fasthttp.RequestCtx, route *Route, reqID requestID,
 	ctx.SetUserValue(reqctx.KeyValue(req))
 	if err := checkContentType(ctx); err != nil {
 		return Response{}, err
+	}
+	if route.Admin {
+		actor, err := rt.adminActor(ctx)
+		if err != nil {
+			return Response{}, err
+		}
+		req.Actor = actor
 	}
 	if route.Auth != 0 {
 		raw, err := bearer(ctx)

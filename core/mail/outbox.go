@@ -389,3 +389,50 @@ func (o *Outbox) deliver(ctx context.Context, e Envelope) time.Time {
 	}
 	return e.NextAttempt
 }
+
+// DropTo removes in txn every queued message addressed to one of addresses (compared without
+// regard to ASCII case): the mail of an account being deleted. It returns how many it removed.
+// A message that does not open (sealed with another master key) is kept.
+func (o *Outbox) DropTo(txn store.Txn, addresses []string) (int, error) {
+	want := map[string]bool{}
+	for _, a := range addresses {
+		if a != "" {
+			want[lowerASCII(a)] = true
+		}
+	}
+	if len(want) == 0 {
+		return 0, nil
+	}
+	var drop [][]byte
+	if err := txn.Scan(outboxPrefix, func(k, v []byte) bool {
+		e, err := o.decode(k, v)
+		if err != nil {
+			return true
+		}
+		for _, to := range e.To {
+			if want[lowerASCII(to)] {
+				drop = append(drop, k)
+				break
+			}
+		}
+		return true
+	}); err != nil {
+		return 0, err
+	}
+	for _, k := range drop {
+		if err := txn.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(drop), nil
+}
+
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}

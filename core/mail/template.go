@@ -28,11 +28,13 @@ const (
 	PurposeForgotPassword = "forgot-password"
 	PurposeTransferCode   = "transfer-code"
 	PurposeTransferNotice = "transfer-notice"
+	// PurposeTwoFactorReset tells a user an operator turned their 2FA off.
+	PurposeTwoFactorReset = "2fa-reset"
 )
 
 // CorePurposes are the purposes only the core mails. A 2FA method's template can never resolve
 // to one of them: method templates live in their own namespace (see MethodPurpose).
-var CorePurposes = []string{PurposePasswordReset, PurposeForgotPassword, PurposeTransferCode, PurposeTransferNotice}
+var CorePurposes = []string{PurposePasswordReset, PurposeForgotPassword, PurposeTransferCode, PurposeTransferNotice, PurposeTwoFactorReset}
 
 // Purposes of the templates the core ships for the first-party email OTP method.
 const (

@@ -5,11 +5,9 @@ package password
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -95,32 +93,35 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	return encode(h.params, salt, key), nil
 }
 
-// Verify reports whether password matches the stored PHC hash, and whether the hash should be
-// upgraded because its parameters differ from the configured ones. An empty stored hash (an
+// Verify reports whether password matches the stored hash (argon2id, or an imported format:
+// see import.go), and whether the hash should be upgraded because it is of another format or
+// its parameters differ from the configured ones. An empty stored hash (an
 // unknown account) is verified against a dummy hash with the same cost and never matches.
 func (h *Hasher) Verify(ctx context.Context, password, stored string) (match, rehash bool, err error) {
 	known := stored != ""
 	if !known {
 		stored = h.dummy
 	}
-	p, salt, want, err := decode(stored)
+	v, err := parseStored(stored)
 	if err != nil {
-		return false, false, err
+		return false, false, ErrMalformedHash
 	}
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
 	start := time.Now()
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	ok := v.check(password)
 	h.release()
 	elapsed := time.Since(start)
-	if p == h.params {
+	p, isArgon2id := v.argon2id()
+	current := isArgon2id && p == h.params
+	if current {
 		h.recordCost(elapsed)
 	} else if err := h.padToCurrentCost(ctx, elapsed); err != nil {
 		return false, false, err
 	}
-	match = subtle.ConstantTimeCompare(got, want) == 1 && known
-	return match, match && p != h.params, nil
+	match = ok && known
+	return match, match && !current, nil
 }
 
 // recordCost folds one verification at the configured parameters into the moving average.
@@ -160,32 +161,4 @@ var b64 = base64.RawStdEncoding
 func encode(p Params, salt, key []byte) string {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
-}
-
-// decode parses "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>".
-func decode(s string) (Params, []byte, []byte, error) {
-	var p Params
-	parts := strings.Split(s, "$")
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
-		return p, nil, nil, ErrMalformedHash
-	}
-	var version int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return p, nil, nil, ErrMalformedHash
-	}
-	var threads uint32
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &threads); err != nil ||
-		threads == 0 || threads > 255 || p.Time == 0 || p.Memory < 8*threads {
-		return p, nil, nil, ErrMalformedHash
-	}
-	p.Threads = uint8(threads)
-	salt, err := b64.DecodeString(parts[4])
-	if err != nil || len(salt) < 8 {
-		return p, nil, nil, ErrMalformedHash
-	}
-	key, err := b64.DecodeString(parts[5])
-	if err != nil || len(key) < 16 {
-		return p, nil, nil, ErrMalformedHash
-	}
-	return p, salt, key, nil
 }

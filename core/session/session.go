@@ -176,3 +176,19 @@ func RevokeAll(txn store.Txn, userID uint64, keep string) error {
 	}
 	return nil
 }
+
+// Count returns how many live sessions userID has.
+func Count(txn store.Txn, userID uint64) (int, error) {
+	n := 0
+	err := txn.Scan(userPrefix(userID), func(_, _ []byte) bool { n++; return true })
+	return n, err
+}
+
+// DeleteUser revokes every session of userID and removes its per-user keys (the index and the
+// stamp): for the deletion of the account.
+func DeleteUser(txn store.Txn, userID uint64) error {
+	if err := RevokeAll(txn, userID, ""); err != nil {
+		return err
+	}
+	return txn.Delete(stampKey(userID))
+}

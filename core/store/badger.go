@@ -198,9 +198,17 @@ func (x *badgerTxn) Set(key, value []byte, ttl time.Duration) error {
 func (x *badgerTxn) Delete(key []byte) error { return x.t.Delete(key) }
 
 func (x *badgerTxn) Scan(prefix []byte, fn func(key, value []byte) bool) error {
+	return x.ScanFrom(prefix, prefix, fn)
+}
+
+// ScanFrom implements Seeker.
+func (x *badgerTxn) ScanFrom(prefix, start []byte, fn func(key, value []byte) bool) error {
+	if string(start) < string(prefix) {
+		start = prefix
+	}
 	it := x.t.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 	defer it.Close()
-	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
 		item := it.Item()
 		v, err := item.ValueCopy(nil)
 		if err != nil {

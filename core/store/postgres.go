@@ -579,14 +579,27 @@ func (x *pgTxn) Scan(prefix []byte, fn func(key, value []byte) bool) error {
 	return x.ScanExpiry(prefix, func(k, v []byte, _ time.Time) bool { return fn(k, v) })
 }
 
+// ScanFrom implements Seeker.
+func (x *pgTxn) ScanFrom(prefix, start []byte, fn func(key, value []byte) bool) error {
+	return x.scanRange(prefix, start, func(k, v []byte, _ time.Time) bool { return fn(k, v) })
+}
+
 // ScanExpiry implements ExpiryScanner. Rows are fetched in batches, so fn may use the
 // transaction (a Get inside a Scan) between them.
 func (x *pgTxn) ScanExpiry(prefix []byte, fn func(key, value []byte, expiresAt time.Time) bool) error {
+	return x.scanRange(prefix, prefix, fn)
+}
+
+// scanRange scans the keys with prefix from the first key >= start.
+func (x *pgTxn) scanRange(prefix, start []byte, fn func(key, value []byte, expiresAt time.Time) bool) error {
 	if x.err != nil {
 		return x.err
 	}
 	end := prefixEnd(prefix) // nil: no upper bound
 	from, inclusive := prefix, true
+	if string(start) > string(prefix) {
+		from = start
+	}
 	if from == nil {
 		from = []byte{} // every key (NULL would match none)
 	}

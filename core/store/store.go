@@ -89,3 +89,23 @@ type Backupper interface {
 type Readier interface {
 	Ready() error
 }
+
+// Seeker is a transaction that can start a prefix scan at a key (both stores are).
+type Seeker interface {
+	// ScanFrom is Scan of prefix starting at the first key >= start.
+	ScanFrom(prefix, start []byte, fn func(key, value []byte) bool) error
+}
+
+// ScanFrom calls fn for each key with prefix from the first key >= start, in key order, until
+// fn returns false: through the transaction's Seeker when it is one, else by skipping.
+func ScanFrom(txn Txn, prefix, start []byte, fn func(key, value []byte) bool) error {
+	if s, ok := txn.(Seeker); ok {
+		return s.ScanFrom(prefix, start, fn)
+	}
+	return txn.Scan(prefix, func(k, v []byte) bool {
+		if string(k) < string(start) {
+			return true
+		}
+		return fn(k, v)
+	})
+}

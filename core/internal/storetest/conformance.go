@@ -241,6 +241,24 @@ func testScan(t *testing.T, st store.Store, _ func() store.Store) {
 	if fmt.Sprintf("%q", first) != fmt.Sprintf("%q", want[:2]) {
 		t.Fatalf("scan stopped after two: %q", first)
 	}
+	// store.ScanFrom starts inside the prefix (a listing's cursor), and never leaves it.
+	for _, from := range []string{"v1/s/a/", "v1/s/n/0599", "v1/r", "v1/s/\xff\xff\xff"} {
+		var seen []string
+		if err := st.View(func(txn store.Txn) error {
+			return store.ScanFrom(txn, []byte("v1/s/"), []byte(from), func(k, _ []byte) bool { seen = append(seen, string(k)); return true })
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var expect []string
+		for _, k := range want {
+			if k >= from {
+				expect = append(expect, k)
+			}
+		}
+		if fmt.Sprintf("%q", seen) != fmt.Sprintf("%q", expect) {
+			t.Fatalf("ScanFrom v1/s/ at %q:\n got %q\nwant %q", from, seen, expect)
+		}
+	}
 	everything := 0
 	if err := st.View(func(txn store.Txn) error {
 		return txn.Scan(nil, func(_, _ []byte) bool { everything++; return true })
