@@ -27,7 +27,7 @@ var (
 		{Name: "passwordHash", MaxLength: 1024, Description: "an imported hash: argon2id/argon2i PHC, bcrypt $2a$/$2b$/$2y$, scrypt PHC, PBKDF2-SHA256 PHC or passlib; verified at its own parameters and replaced by argon2id at the next login"},
 	}}
 	// userIDParams is the {id} of the user routes: any other value than an id is 404 USER_NOT_FOUND.
-	userIDParams = &Schema{Fields: []Field{{Name: "id", Description: "the user id"}}}
+	userIDParams    = &Schema{Fields: []Field{{Name: "id", Description: "the user id"}}}
 	adminAuditQuery = &Schema{Fields: []Field{
 		{Name: "userId", Pattern: userIDPattern, Description: "the events of one account"},
 		{Name: "type", MaxLength: 64, Description: "one event type (login.failed), or a family with a trailing * (2fa.*)"},

@@ -56,7 +56,7 @@ func MailRoutes(a *auth.Service) []*Route {
 			OK:     Doc{Description: "null; a 6-digit code is sent to the new address"},
 			Errors: map[int][]string{400: {auth.CodeInvalidEmailAddress}, 403: {failure.CodeForbiddenMailDomain}, 409: {auth.CodeNewEmailInUse}, 429: {auth.CodeTooManyTransfers}, 500: {mail.CodeNoTemplate}},
 			Handle: func(req *Request) (Response, error) {
-				return Response{}, a.InitiateTransfer(req.Principal, req.Body["email"], authMailContext(req))
+				return Response{}, a.InitiateTransfer(req.Ctx, req.Principal, req.Body["email"], authMailContext(req))
 			}},
 		{Method: "PUT", Path: "/user/email", Summary: "Complete the address transfer with its code", Auth: auth.Access, Body: otpBody,
 			OK:     Doc{Description: "null; the old address gets a notice"},

@@ -14,7 +14,7 @@ import (
 var tokenErrors = []string{failure.CodeNoToken, failure.CodeInvalidToken, failure.CodeTokenExpired, failure.CodeTokenRevoked, failure.CodeWrongTokenType}
 
 // groups are the sections of the reference, in order.
-var groups = []string{"Authentication", "User: registration", "User: account", "User: 2FA", "User: email and password", "Operations"}
+var groups = []string{"Authentication", "User: registration", "User: account", "User: 2FA", "User: email and password", "Admin", "Operations"}
 
 // group is the section of the reference a route belongs to.
 func group(method, path string) string {
@@ -29,6 +29,8 @@ func group(method, path string) string {
 		return "User: 2FA"
 	case strings.HasPrefix(path, "/user/"):
 		return "User: email and password"
+	case strings.HasPrefix(path, "/admin/"):
+		return "Admin"
 	}
 	return "Operations"
 }
@@ -50,6 +52,9 @@ var requirementDocs = map[auth.Requirement]requirementDoc{
 	auth.AccessOrPartial:  {[]string{"access", "sudo", "partial"}, "access or partial", "an access, sudo or partial token"},
 }
 
+// adminRequirement documents the admin routes' credential.
+var adminRequirement = requirementDoc{[]string{"admin"}, "admin", "an admin token (`GATEHOUSE_ADMIN_TOKEN`; the routes answer 404 when none is configured, and are served only on `GATEHOUSE_ADMIN_ADDR` when it is set)"}
+
 // opDoc is what the reference says about one route; the OpenAPI document and the Markdown
 // reference both render it, so they cannot disagree.
 type opDoc struct {
@@ -69,6 +74,10 @@ func describe(r *Route) opDoc {
 	}
 	for st, codes := range r.Errors {
 		d.errors[st] = append(d.errors[st], codes...)
+	}
+	if r.Admin {
+		d.auth = adminRequirement
+		d.errors[401] = append(d.errors[401], CodeInvalidAdminToken)
 	}
 	if r.Auth != 0 {
 		d.auth = requirementDocs[r.Auth]
@@ -283,7 +292,9 @@ func operation(d opDoc) map[string]any {
 		for _, s := range d.auth.schemes {
 			sec = append(sec, map[string][]string{s: {}})
 		}
-		sec = append(sec, map[string][]string{"cookie": {}})
+		if !r.Admin {
+			sec = append(sec, map[string][]string{"cookie": {}})
+		}
 		op["security"] = sec
 		op["description"] = "Requires " + d.auth.text + "."
 	} else {
@@ -366,6 +377,8 @@ func OpenAPI(routes []*Route, version, serverURL string) []byte {
 		"components": map[string]any{
 			"securitySchemes": map[string]any{
 				"refresh": bearer("refresh"), "access": bearer("access"), "sudo": bearer("sudo"), "partial": bearer("partial"),
+				"admin": map[string]any{"type": "http", "scheme": "bearer",
+					"description": "One of the secrets of GATEHOUSE_ADMIN_TOKEN (the admin routes answer 404 when none is configured)."},
 				"cookie": map[string]any{"type": "apiKey", "in": "cookie", "name": "id_token",
 					"description": "The token set by ?cookie=true, used when no Authorization header is sent."},
 			},
@@ -398,6 +411,7 @@ var groupDescriptions = map[string]string{
 	"User: account":            "The account holder's own account: its address, its sessions, address verification, deleting it.",
 	"User: 2FA":                "Second factors: each method's setup, activation, challenge and verification, and the recovery codes.",
 	"User: email and password": "Password reset by mail, password change, moving the account to a new address.",
+	"Admin":                    "The operators' API: find, create or import, disable, delete accounts; reset a user's 2FA; revoke sessions; clear guess counters; read the audit log.",
 	"Operations":               "Health, readiness, metrics and this reference.",
 }
 

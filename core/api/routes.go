@@ -87,10 +87,12 @@ func AuthRoutes(a *auth.Service, adminToken string) []*Route {
 			Handle: func(req *Request) (Response, error) { return Response{JSON: userID(req.Principal)}, nil }},
 		{Method: "POST", Path: "/auth/logout", Summary: "Log out: revoke this session", Auth: auth.Refresh,
 			OK:     Doc{Status: 204, Description: "the session and its tokens are revoked"},
-			Handle: func(req *Request) (Response, error) { return Response{Status: 204}, a.Logout(req.Principal) }},
+			Handle: func(req *Request) (Response, error) { return Response{Status: 204}, a.Logout(req.Ctx, req.Principal) }},
 		{Method: "POST", Path: "/auth/logout/all", Summary: "Revoke every session of the user", Auth: auth.Refresh,
-			OK:     Doc{Status: 204, Description: "every session of the user is revoked"},
-			Handle: func(req *Request) (Response, error) { return Response{Status: 204}, a.LogoutAll(req.Principal) }},
+			OK: Doc{Status: 204, Description: "every session of the user is revoked"},
+			Handle: func(req *Request) (Response, error) {
+				return Response{Status: 204}, a.LogoutAll(req.Ctx, req.Principal)
+			}},
 		{Method: "GET", Path: "/.well-known/jwks.json", Summary: "Public signing keys (JWKS)",
 			OK: Doc{Description: "the public signing keys (RFC 7517)", Example: map[string]any{"keys": []map[string]string{{"kty": "OKP", "crv": "Ed25519", "x": "...", "kid": "...", "use": "sig", "alg": "EdDSA"}}}},
 			Handle: func(req *Request) (Response, error) {

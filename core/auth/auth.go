@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/gatehouse/gatehouse/core/account"
+	"github.com/gatehouse/gatehouse/core/audit"
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/limit"
 	"github.com/gatehouse/gatehouse/core/maildomain"
@@ -49,6 +50,8 @@ type Service struct {
 	RegistrationOpen bool
 	// ServiceName is given to password policies as a context word.
 	ServiceName string
+	// Audit records the security events, each in the transaction of its change; nil: none.
+	Audit *audit.Log
 	// DeviceKey is the key the device tokens' keys derive from (from the master key; the same
 	// on every node).
 	DeviceKey []byte
@@ -210,12 +213,20 @@ func (s *Service) Register(ctx context.Context, email, pw string, admin bool) (u
 	}
 	now := s.Now().UTC()
 	acct := account.Account{ID: id, Email: email, PasswordHash: hash, CreatedAt: now, PasswordChangedAt: now}
-	if err := s.Store.Update(func(txn store.Txn) error { return account.Create(txn, acct) }); err != nil {
+	if err := s.Store.Update(func(txn store.Txn) error {
+		if err := account.Create(txn, acct); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, txn, audit.Event{Type: audit.AccountCreated, UserID: id})
+	}); err != nil {
 		return 0, err
 	}
 	reqctx.Logger(ctx, s.Log).Info("account created", "user", id)
 	return id, nil
 }
+
+// CodeAccountDisabled is the 403 of a login with the right password to a disabled account.
+const CodeAccountDisabled = "ACCOUNT_DISABLED"
 
 // checkPolicy runs the password policies; a refusal is a 400 with the first reason, and a
 // policy fault fails closed with its 500 code.
@@ -279,7 +290,20 @@ func (s *Service) Login(ctx context.Context, username, pw, device string) (Login
 	}
 	var tok string
 	typ := token.Refresh
-	err := s.Limiter.Guess(limit.Password, subject, func() (limit.Outcome, func(store.Txn) error, error) {
+	event := func(typ, outcome string) audit.Event {
+		return audit.Event{Type: typ, UserID: acct.ID, Outcome: outcome}
+	}
+	// A throttled login is recorded once per wait (in the limiter's reservation), a wrong
+	// password in a transaction of its own, a right one in the login's commit. The names that
+	// are not accounts get log lines only: a client can make those without bound.
+	var refused func(store.Txn) error
+	if known {
+		refused = func(txn store.Txn) error {
+			return s.Audit.Record(ctx, txn, event(audit.LoginThrottled, audit.Throttled))
+		}
+	}
+	disabled := false
+	err := s.Limiter.GuessNoting(limit.Password, subject, refused, func() (limit.Outcome, func(store.Txn) error, error) {
 		if known && acct.PasswordHash == "" {
 			return limit.NotCounted, nil, failure.Internal(failure.CodeNoPasswordInfo)
 		}
@@ -288,7 +312,12 @@ func (s *Service) Login(ctx context.Context, username, pw, device string) (Login
 			return limit.NotCounted, nil, hashError(err)
 		}
 		if !match {
-			return limit.Wrong, nil, failure.Unauthorized(failure.CodePasswordIncorrect)
+			if !known {
+				return limit.Wrong, nil, failure.Unauthorized(failure.CodePasswordIncorrect)
+			}
+			return limit.Wrong, func(txn store.Txn) error {
+				return s.Audit.Record(ctx, txn, event(audit.LoginFailed, audit.Failure))
+			}, failure.Unauthorized(failure.CodePasswordIncorrect)
 		}
 		newHash := ""
 		if rehash {
@@ -312,11 +341,25 @@ func (s *Service) Login(ctx context.Context, username, pw, device string) (Login
 			if fresh.PasswordHash != acct.PasswordHash {
 				return failure.Unauthorized(failure.CodePasswordIncorrect)
 			}
+			if fresh.Disabled {
+				// Only the right password learns it: a wrong one answered as for any account.
+				disabled = true
+				return failure.Forbidden(CodeAccountDisabled)
+			}
+			disabled = false
 			if newHash != "" {
 				fresh.PasswordHash = newHash
-				if err := account.Put(txn, fresh); err != nil {
+				if err := s.Audit.Record(ctx, txn, audit.Event{Type: audit.PasswordHashUpgrade, UserID: acct.ID,
+					Detail: map[string]string{"from": password.Scheme(acct.PasswordHash)}}); err != nil {
 					return err
 				}
+			}
+			fresh.LastLoginAt = s.Now().UTC()
+			if err := account.Put(txn, fresh); err != nil {
+				return err
+			}
+			if err := s.Audit.Record(ctx, txn, event(audit.LoginSucceeded, audit.Success)); err != nil {
+				return err
 			}
 			active, err := s.SecondFactors.HasActiveMethod(txn, acct.ID)
 			if err != nil {
@@ -330,6 +373,24 @@ func (s *Service) Login(ctx context.Context, username, pw, device string) (Login
 		}, nil
 	})
 	metrics.Logins.WithLabelValues(outcome(err, typ)).Inc()
+	if !known {
+		if fe, ok := failure.As(err); ok && (fe.Status == 401 || fe.Status == 429) {
+			e := audit.Event{Type: audit.LoginFailed, Outcome: audit.Failure, Detail: map[string]string{"account": "unknown"}}
+			if fe.Status == 429 {
+				e.Type, e.Outcome = audit.LoginThrottled, audit.Throttled
+			}
+			s.Audit.LogOnly(ctx, e)
+		}
+	}
+	if disabled && err != nil {
+		// The right password of a disabled account: counted by the limiter as a failure (the
+		// commit refused it), so the writes of these events are bounded as a wrong one's are.
+		if aerr := s.Store.Update(func(txn store.Txn) error {
+			return s.Audit.Record(ctx, txn, event(audit.LoginDisabled, audit.Refused))
+		}); aerr != nil {
+			reqctx.Logger(ctx, s.Log).Warn("audit event not recorded", "type", audit.LoginDisabled, "error", aerr)
+		}
+	}
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -389,13 +450,23 @@ func (s *Service) MintInSession(p Principal, typ token.Type) (string, error) {
 }
 
 // Logout revokes p's session: every token of it stops working.
-func (s *Service) Logout(p Principal) error {
-	return s.Store.Update(func(txn store.Txn) error { return session.Revoke(txn, p.UserID, p.Claims.SessionID) })
+func (s *Service) Logout(ctx context.Context, p Principal) error {
+	return s.Store.Update(func(txn store.Txn) error {
+		if err := session.Revoke(txn, p.UserID, p.Claims.SessionID); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, txn, audit.Event{Type: audit.SessionRevoked, UserID: p.UserID, Detail: map[string]string{"by": "logout"}})
+	})
 }
 
 // LogoutAll revokes every session of p's user.
-func (s *Service) LogoutAll(p Principal) error {
-	return s.Store.Update(func(txn store.Txn) error { return session.RevokeAll(txn, p.UserID, "") })
+func (s *Service) LogoutAll(ctx context.Context, p Principal) error {
+	return s.Store.Update(func(txn store.Txn) error {
+		if err := session.RevokeAll(txn, p.UserID, ""); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, txn, audit.Event{Type: audit.SessionsRevoked, UserID: p.UserID, Detail: map[string]string{"by": "logout-all"}})
+	})
 }
 
 // ChangePassword replaces the password after checking the old one under the password guess
@@ -448,7 +519,10 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, oldPw, newPw 
 			} else if err != nil {
 				return err
 			}
-			return s.SetPassword(txn, acct.ID, newHash, p.Claims.SessionID)
+			if err := s.SetPassword(txn, acct.ID, newHash, p.Claims.SessionID); err != nil {
+				return err
+			}
+			return s.Audit.Record(ctx, txn, audit.Event{Type: audit.PasswordChanged, UserID: acct.ID})
 		}, nil
 	})
 }

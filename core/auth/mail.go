@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/core/account"
+	"github.com/gatehouse/gatehouse/core/audit"
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/limit"
 	"github.com/gatehouse/gatehouse/core/mail"
@@ -204,12 +205,15 @@ func (s *Service) ResetPassword(ctx context.Context, email, code, newPw string) 
 		if err := s.Limiter.Reset(txn, limit.Password, userSubject(acct.ID)); err != nil {
 			return err
 		}
-		return s.SetPassword(txn, acct.ID, hash, "")
+		if err := s.SetPassword(txn, acct.ID, hash, ""); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, txn, audit.Event{Type: audit.PasswordReset, UserID: acct.ID})
 	})
 }
 
 // InitiateTransfer mails a code to newEmail that moves p's account to it.
-func (s *Service) InitiateTransfer(p Principal, newEmail string, mc MailContext) error {
+func (s *Service) InitiateTransfer(ctx context.Context, p Principal, newEmail string, mc MailContext) error {
 	if !account.ValidEmail(newEmail) {
 		return failure.BadRequest(CodeInvalidEmailAddress)
 	}
@@ -244,6 +248,9 @@ func (s *Service) InitiateTransfer(p Principal, newEmail string, mc MailContext)
 		code, err := s.Codes.Issue(txn, transferKey(p.UserID), s.Now(), map[string]string{
 			"newEmail": newEmail, "origin": mc.Origin, "language": mc.Language})
 		if err != nil {
+			return err
+		}
+		if err := s.Audit.Record(ctx, txn, audit.Event{Type: audit.TransferStarted, UserID: p.UserID}); err != nil {
 			return err
 		}
 		return s.Mail.Enqueue(txn, mail.Outgoing{To: newEmail, Purpose: mail.PurposeTransferCode,
@@ -291,6 +298,9 @@ func (s *Service) CompleteTransfer(ctx context.Context, p Principal, code string
 			return err
 		}
 		if err := endPendingCodes(txn, p.UserID); err != nil {
+			return err
+		}
+		if err := s.Audit.Record(ctx, txn, audit.Event{Type: audit.TransferCompleted, UserID: p.UserID}); err != nil {
 			return err
 		}
 		return s.Mail.Enqueue(txn, mail.Outgoing{To: oldEmail, Purpose: mail.PurposeTransferNotice,

@@ -47,6 +47,9 @@ var DefaultPolicy = Policy{Free: 5, Max: time.Hour, ForgetUnknownAfter: 24 * tim
 type State struct {
 	Failures    int       `json:"failures"`
 	NextAllowed time.Time `json:"nextAllowed"`
+	// Refused is true once a guess was refused during the current wait and the refusal noted
+	// (GuessNoting): later refusals of the same wait write nothing.
+	Refused bool `json:"refused,omitempty"`
 }
 
 // Wait returns how long a guess must wait at now (0 if allowed).
@@ -123,13 +126,20 @@ const (
 // NotCounted. A commit that fails (its checks against the state in force refused it) leaves
 // the guess counted as a failure.
 func (l *Limiter) Guess(f Factor, s Subject, evaluate func() (Outcome, func(store.Txn) error, error)) error {
+	return l.GuessNoting(f, s, nil, evaluate)
+}
+
+// GuessNoting is Guess that also calls refused, in a committed transaction, at the first guess
+// refused in each wait (the audit event of a throttled login): one write per wait, however
+// many guesses the wait refuses. refused nil is Guess.
+func (l *Limiter) GuessNoting(f Factor, s Subject, refused func(txn store.Txn) error, evaluate func() (Outcome, func(store.Txn) error, error)) error {
 	sl := l.slotOf("limit", f, s)
 	// Guesses on one subject run one at a time in this process, evaluation included: a
 	// success then resets only what was evaluated before it (and what other processes have in
 	// flight, at most one guess each), and a burst of one right code is evaluated right once.
 	unlock := l.locks.lock(sl.lockKey())
 	defer unlock()
-	before, err := l.reserve(f, s, sl)
+	before, err := l.reserve(f, s, sl, refused)
 	if err != nil {
 		return err
 	}
@@ -168,9 +178,11 @@ func (l *Limiter) Guess(f Factor, s Subject, evaluate func() (Outcome, func(stor
 
 // reserve counts one guess on sl as a failure, or returns the 429 when the subject must wait.
 // It returns the state before the reservation.
-func (l *Limiter) reserve(f Factor, s Subject, sl slot) (State, error) {
+func (l *Limiter) reserve(f Factor, s Subject, sl slot, refused func(store.Txn) error) (State, error) {
 	var before State
+	var refusal error
 	err := l.store.Update(func(txn store.Txn) error {
+		refusal = nil
 		state, err := l.readState(txn, sl)
 		if err != nil {
 			return err
@@ -178,10 +190,21 @@ func (l *Limiter) reserve(f Factor, s Subject, sl slot) (State, error) {
 		before = state
 		if wait := state.Wait(l.now()); wait > 0 {
 			metrics.Throttled.WithLabelValues(f.Name).Inc()
-			return failure.TooManyRequests(f.Code, wait)
+			refusal = failure.TooManyRequests(f.Code, wait)
+			if refused == nil || state.Refused {
+				return refusal // nothing to write
+			}
+			state.Refused = true
+			if err := l.writeState(txn, sl, s, state); err != nil {
+				return err
+			}
+			return refused(txn)
 		}
 		return l.writeState(txn, sl, s, l.failed(state))
 	})
+	if err == nil && refusal != nil {
+		err = refusal
+	}
 	return before, err
 }
 
@@ -189,6 +212,7 @@ func (l *Limiter) reserve(f Factor, s Subject, sl slot) (State, error) {
 func (l *Limiter) failed(state State) State {
 	state.Failures++
 	state.NextAllowed = l.now().Add(l.policy.Delay(state.Failures)).UTC()
+	state.Refused = false
 	return state
 }
 
@@ -207,6 +231,7 @@ func (l *Limiter) resetAfter(txn store.Txn, s Subject, sl slot, before State) er
 	}
 	state.Failures = since
 	state.NextAllowed = l.now().Add(l.policy.Delay(since)).UTC()
+	state.Refused = false
 	return l.writeState(txn, sl, s, state)
 }
 

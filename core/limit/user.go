@@ -1,7 +1,6 @@
 package limit
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -25,20 +24,19 @@ type Counter struct {
 	WaitSeconds int64 `json:"wait"`
 }
 
-// userKeys calls fn with the key and factor name of every record of subject s (its guess
-// counters, kind "limit", and its send counters, kind "send"). Accounts' counters are records of
-// their own ("v1/<kind>/<factor>/u/<id>"); the factors are many (one per 2FA method), so the
-// records are found by a scan of each kind.
-func userKeys(txn store.Txn, s Subject, fn func(kind, factor string, key, value []byte)) error {
-	suffix := []byte("/" + s.Key)
+// userKeys calls fn with the kind, factor name, key and value of every counter record of
+// account userID: its guess counters (kind "limit") and its send counters (kind "send"), under
+// the account's subject ("u/<id>") or one of its devices' ("d/<id>/<device>", see
+// auth.loginSubject). Accounts' counters are records of their own ("v1/<kind>/<factor>/<subject>");
+// the factors are many (one per 2FA method), so the records are found by a scan of each kind.
+func userKeys(txn store.Txn, userID uint64, fn func(kind, factor string, key, value []byte)) error {
+	id := strconv.FormatUint(userID, 10)
 	for _, kind := range []string{"limit", "send"} {
 		prefix := store.Key(kind, "")
 		if err := txn.Scan(prefix, func(k, v []byte) bool {
-			if bytes.HasSuffix(k, suffix) {
-				factor := string(k[len(prefix) : len(k)-len(suffix)])
-				if !strings.Contains(factor, "/") {
-					fn(kind, factor, k, v)
-				}
+			factor, subject, ok := strings.Cut(string(k[len(prefix):]), "/")
+			if ok && (subject == "u/"+id || strings.HasPrefix(subject, "d/"+id+"/")) {
+				fn(kind, factor, k, v)
 			}
 			return true
 		}); err != nil {
@@ -53,7 +51,7 @@ func (l *Limiter) Counters(txn store.Txn, userID uint64) ([]Counter, error) {
 	out := []Counter{}
 	var decodeErr error
 	now := l.now()
-	err := userKeys(txn, UserSubject(userID), func(kind, factor string, _, v []byte) {
+	err := userKeys(txn, userID, func(kind, factor string, _, v []byte) {
 		if kind != "limit" {
 			return
 		}
@@ -77,7 +75,7 @@ func (l *Limiter) Counters(txn store.Txn, userID uint64) ([]Counter, error) {
 // records it removed.
 func (l *Limiter) ClearUser(txn store.Txn, userID uint64, sends bool) (int, error) {
 	var keys [][]byte
-	if err := userKeys(txn, UserSubject(userID), func(kind, _ string, k, _ []byte) {
+	if err := userKeys(txn, userID, func(kind, _ string, k, _ []byte) {
 		if kind == "limit" || sends {
 			keys = append(keys, k)
 		}

@@ -161,7 +161,9 @@ func (h *argon2Hash) check(password string) bool {
 	return subtle.ConstantTimeCompare(got, h.key) == 1
 }
 
-func (h *argon2Hash) argon2id() (Params, bool) { return h.p, h.id && len(h.salt) == saltLen && len(h.key) == keyLen }
+func (h *argon2Hash) argon2id() (Params, bool) {
+	return h.p, h.id && len(h.salt) == saltLen && len(h.key) == keyLen
+}
 
 type bcryptHash struct{ hash []byte }
 
