@@ -1,11 +1,12 @@
 package api
 
 import (
-	"crypto/subtle"
+	"context"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/gatehouse/gatehouse/core/audit"
 	"github.com/gatehouse/gatehouse/core/auth"
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/metrics"
@@ -39,7 +40,7 @@ type Health interface {
 }
 
 // AuthRoutes returns the routes of accounts, passwords, tokens and sessions.
-func AuthRoutes(a *auth.Service, adminToken string) []*Route {
+func AuthRoutes(a *auth.Service, admins AdminTokens) []*Route {
 	tokenResponse := func(req *Request, tok string, typ token.Type) Response {
 		r := Response{Text: tok}
 		if req.Query["cookie"] == "true" {
@@ -103,13 +104,12 @@ func AuthRoutes(a *auth.Service, adminToken string) []*Route {
 			OK:     Doc{Description: "the new account", Example: map[string]int{"userId": 1}},
 			Errors: map[int][]string{400: {"Password must contain at least one uppercase character"}, 403: {failure.CodeRegistrationClosed, failure.CodeForbiddenMailDomain}, 409: {failure.CodeEmailAlreadyInUse}},
 			Handle: func(req *Request) (Response, error) {
+				var ctx context.Context = req.Ctx
 				admin := false
-				if adminToken != "" {
-					if raw, err := bearer(req.Ctx); err == nil && len(raw) > 0 {
-						admin = subtle.ConstantTimeCompare(raw, []byte(adminToken)) == 1
-					}
+				if id := admins.Match(req.Ctx); id != "" {
+					admin, ctx = true, audit.WithActor(req.Ctx, "admin:"+id)
 				}
-				id, err := a.Register(req.Ctx, req.Body["email"], req.Body["password"], admin)
+				id, err := a.Register(ctx, req.Body["email"], req.Body["password"], admin)
 				if err != nil {
 					return Response{}, err
 				}

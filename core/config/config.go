@@ -42,8 +42,15 @@ type Config struct {
 	DisplayName string
 	// Registration is "open" or "closed". Default closed.
 	Registration string
-	// AdminToken, when set, lets a client holding it register users while registration is closed.
+	// AdminToken is the admin secrets, comma-separated, each optionally "name:secret": a
+	// client holding one may call the admin API (/admin/) and register users while registration
+	// is closed. Empty: no admin API (it answers 404), except through the admin socket.
 	AdminToken string
+	// AdminAddr, when set, is the only listener of the admin API (host:port); the main listener
+	// answers 404 there.
+	AdminAddr string
+	// AuditRetention is how long audit events are kept. Default 2160h (90 days).
+	AuditRetention time.Duration
 	// LogLevel is trace, debug, info, warn or error. Default info.
 	LogLevel string
 	// LogFormat is text or json. Default text.
@@ -165,6 +172,7 @@ func Default() Config {
 		SMTPFrom:         "gatehouse@localhost",
 		SMTPStartTLS:     "auto",
 		PublicURL:        "http://127.0.0.1:8080",
+		AuditRetention:   90 * 24 * time.Hour,
 	}
 }
 
@@ -187,7 +195,9 @@ var settings = []setting{
 	str("issuer", "GATEHOUSE_ISSUER", "iss claim of issued tokens", func(c *Config) *string { return &c.Issuer }),
 	str("display-name", "GATEHOUSE_DISPLAY_NAME", "the service's name shown in authenticator apps and emails", func(c *Config) *string { return &c.DisplayName }),
 	str("registration", "GATEHOUSE_REGISTRATION", "open or closed: whether POST /user is open to anyone", func(c *Config) *string { return &c.Registration }),
-	str("admin-token", "GATEHOUSE_ADMIN_TOKEN", "bearer secret that may register users while registration is closed (empty: none)", func(c *Config) *string { return &c.AdminToken }),
+	str("admin-token", "GATEHOUSE_ADMIN_TOKEN", "comma-separated admin bearer secrets, each secret or name:secret (the name, else the first 8 hex digits of the secret's SHA-256, is the actor of its audit events): the admin API and POST /user while registration is closed (empty: no admin API but through the admin socket)", func(c *Config) *string { return &c.AdminToken }),
+	str("admin-addr", "GATEHOUSE_ADMIN_ADDR", "listen address (host:port) of the admin API alone; the main listener then answers 404 under /admin/ (empty: the main listener)", func(c *Config) *string { return &c.AdminAddr }),
+	dur("audit-retention", "GATEHOUSE_AUDIT_RETENTION", "how long audit events are kept (the store expires them)", func(c *Config) *time.Duration { return &c.AuditRetention }),
 	str("log-level", "GATEHOUSE_LOG_LEVEL", "trace, debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 	str("log-format", "GATEHOUSE_LOG_FORMAT", "text or json", func(c *Config) *string { return &c.LogFormat }),
 	dur("refresh-ttl", "GATEHOUSE_REFRESH_TTL", "lifetime of refresh tokens and sessions", func(c *Config) *time.Duration { return &c.RefreshTTL }),
@@ -419,6 +429,7 @@ func (c Config) Validate() error {
 		"GATEHOUSE_REFRESH_TTL": c.RefreshTTL, "GATEHOUSE_ACCESS_TTL": c.AccessTTL,
 		"GATEHOUSE_SUDO_TTL": c.SudoTTL, "GATEHOUSE_PARTIAL_TTL": c.PartialTTL,
 		"GATEHOUSE_HASH_QUEUE_TIMEOUT": c.HashQueueTimeout, "GATEHOUSE_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
+		"GATEHOUSE_AUDIT_RETENTION": c.AuditRetention,
 	} {
 		if d <= 0 {
 			bad(env, "must be a positive duration")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
+	"github.com/gatehouse/gatehouse/core/audit"
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/seal"
 	"github.com/gatehouse/gatehouse/core/store"
@@ -31,7 +35,9 @@ func (s *Server) longestTokenLifetime() time.Duration {
 // RotateKeys adds a signing key, retires those no token in date can carry, and starts signing
 // with the new one at once. It returns the key ids, newest first.
 func (s *Server) RotateKeys() ([]string, error) {
-	keys, err := token.Rotate(s.store, s.sealer, time.Now(), s.longestTokenLifetime())
+	keys, err := token.Rotate(s.store, s.sealer, time.Now(), s.longestTokenLifetime(), func(txn store.Txn, k token.Key) error {
+		return s.audit.Record(audit.WithActor(context.Background(), "socket"), txn, audit.Event{Type: audit.KeysRotated, Detail: map[string]string{"kid": k.ID}})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +100,9 @@ func (s *Server) serveAdmin(ctx context.Context) (stop func(), err error) {
 		}
 		_ = json.NewEncoder(w).Encode(map[string][]string{"keys": ids})
 	})
+	// The admin API through the socket: the same routes as /admin/ on a listener, with the
+	// actor "socket" and no token (only the owner of the data folder reaches the socket).
+	mux.HandleFunc("/admin/", s.adminSocketAPI)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return func() {
@@ -102,6 +111,69 @@ func (s *Server) serveAdmin(ctx context.Context) (stop func(), err error) {
 		_ = srv.Shutdown(shutdownCtx)
 		_ = os.Remove(path)
 	}, nil
+}
+
+// socketPeer is the "address" of a request through the admin socket: not a TCP peer, so its
+// audit events name no client IP.
+var socketPeer = &net.UnixAddr{Name: AdminSocket, Net: "unix"}
+
+// adminSocketAPI hands a request of the admin socket to the router's admin routes.
+func (s *Server) adminSocketAPI(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(s.cfg.BodyLimit)+1))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(body) > s.cfg.BodyLimit {
+		http.Error(w, "request body is too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	var req fasthttp.Request
+	req.Header.SetMethod(r.Method)
+	req.SetRequestURI(r.URL.RequestURI())
+	req.Header.SetHost("admin")
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	req.SetBody(body)
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&req, socketPeer, nil)
+	s.router.AdminSocketHandler(&ctx)
+	for _, k := range []string{"Content-Type", "Cache-Control", "Retry-After", "X-Request-Id"} {
+		if v := ctx.Response.Header.Peek(k); len(v) > 0 {
+			w.Header().Set(k, string(v))
+		}
+	}
+	w.WriteHeader(ctx.Response.StatusCode())
+	_, _ = w.Write(ctx.Response.Body())
+}
+
+// serveAdminAPI serves the admin API alone on GATEHOUSE_ADMIN_ADDR, when it is set.
+func (s *Server) serveAdminAPI() (stop func(), err error) {
+	if s.cfg.AdminAddr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.AdminAddr)
+	if err != nil {
+		return nil, fmt.Errorf("server: listen GATEHOUSE_ADMIN_ADDR %s: %w", s.cfg.AdminAddr, err)
+	}
+	s.adminHTTP = &fasthttp.Server{
+		Handler:               s.router.AdminListenerHandler,
+		ErrorHandler:          parseErrorHandler,
+		Name:                  "gatehouse",
+		MaxRequestBodySize:    s.cfg.BodyLimit,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		NoDefaultServerHeader: true,
+		CloseOnShutdown:       true,
+		Logger:                fasthttpLogger{s.log.Named("admin")},
+	}
+	s.log.Info("admin API listening", "addr", ln.Addr().String())
+	go func() { _ = s.adminHTTP.Serve(ln) }()
+	return func() { _ = s.adminHTTP.Shutdown() }, nil
 }
 
 // listenPrivateUnix listens on a unix socket at path that only the owner can reach at any
@@ -170,6 +242,29 @@ func (c *AdminClient) Backup(w io.Writer) error {
 	}
 	_, err = io.Copy(w, resp.Body)
 	return err
+}
+
+// Do sends one admin API request (method, path under /admin/, JSON body or nil) through the
+// socket and returns the answer's status and body.
+func (c *AdminClient) Do(method, path string, body []byte) (int, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, "http://admin"+path, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	return resp.StatusCode, out, err
 }
 
 // RotateKeys asks the running server to rotate its signing keys.

@@ -23,7 +23,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/valyala/fasthttp"
 
+	"github.com/gatehouse/gatehouse/core/admin"
 	"github.com/gatehouse/gatehouse/core/api"
+	"github.com/gatehouse/gatehouse/core/audit"
 	"github.com/gatehouse/gatehouse/core/auth"
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/failure"
@@ -54,6 +56,15 @@ func newLoggerTo(format, level string, w io.Writer) hclog.Logger {
 	})
 }
 
+// newAuditLogger is the logger of the audit events' "gatehouse.audit" lines: the process
+// log's format and output, at info whatever GATEHOUSE_LOG_LEVEL says (a SIEM gets every event).
+func newAuditLogger(cfg config.Config) hclog.Logger {
+	return newLoggerTo(cfg.LogFormat, "info", redactingWriter{os.Stderr}).Named("audit")
+}
+
+// Admin returns the operators' use cases (for tests and admin commands).
+func (s *Server) Admin() *admin.Service { return s.admin }
+
 // Server is an assembled Gatehouse.
 type Server struct {
 	cfg   config.Config
@@ -71,6 +82,11 @@ type Server struct {
 	keysMu    sync.Mutex // serialises reloads of the signing keys
 	// proxies are the trusted reverse proxies (GATEHOUSE_TRUSTED_PROXIES).
 	proxies api.TrustedProxies
+	// audit records the security events; admin runs the operators' use cases.
+	audit *audit.Log
+	admin *admin.Service
+	// adminHTTP serves the admin API on GATEHOUSE_ADMIN_ADDR when it is set.
+	adminHTTP *fasthttp.Server
 }
 
 // Open builds a server from cfg: opens the store, loads or creates the keys, and registers the
@@ -174,10 +190,19 @@ func (s *Server) assemble() error {
 	s.router = api.NewRouter(s.auth, s.log.Named("api"))
 	s.router.SetCORS(api.NewCORS(cfg.Origins))
 	s.router.SetTrustedProxies(s.proxies)
-	s.router.Add(api.AuthRoutes(s.auth, cfg.AdminToken)...)
+	admins, err := api.ParseAdminTokens(cfg.AdminToken)
+	if err != nil {
+		return fmt.Errorf("server: GATEHOUSE_ADMIN_TOKEN: %w", err)
+	}
+	s.audit = &audit.Log{Retention: cfg.AuditRetention, Logger: newAuditLogger(cfg), Now: now}
+	s.auth.Audit = s.audit
+	s.admin = &admin.Service{Store: s.store, Auth: s.auth, TwoFactor: s.twoFactor, Outbox: s.outbox, Audit: s.audit}
+	s.router.SetAdmin(admins, cfg.AdminAddr != "")
+	s.router.Add(api.AuthRoutes(s.auth, admins)...)
 	s.router.Add(api.TwoFactorRoutes(s.twoFactor)...)
 	s.router.Add(api.MailRoutes(s.auth)...)
 	s.router.Add(api.AccountRoutes(s.auth)...)
+	s.router.Add(api.AdminRoutes(s.admin)...)
 	s.router.Add(api.OperationRoutes(s)...)
 	s.router.Add(api.DocRoutes(s.router, Version, ownURL(cfg))...)
 	s.registerMetrics()
@@ -278,6 +303,14 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		return err
 	}
 	defer stopAdmin()
+	stopAdminAPI, err := s.serveAdminAPI()
+	if err != nil {
+		ln.Close()
+		stopAdmin()
+		s.Close()
+		return err
+	}
+	defer stopAdminAPI()
 	mailCtx, stopMail := context.WithCancel(context.Background())
 	mailDone := s.outbox.Start(mailCtx)
 	defer func() { stopMail(); <-mailDone }()

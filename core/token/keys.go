@@ -67,7 +67,8 @@ func LoadKeys(st store.Store, sealer *seal.Sealer) ([]Key, error) {
 }
 
 // AddKey generates a new signing key, stores it sealed, and returns it. The newest key signs.
-func AddKey(st store.Store, sealer *seal.Sealer, now time.Time) (Key, error) {
+// also, when not nil, writes in the same transaction (the key rotation's audit event).
+func AddKey(st store.Store, sealer *seal.Sealer, now time.Time, also ...func(store.Txn, Key) error) (Key, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return Key{}, err
@@ -81,6 +82,11 @@ func AddKey(st store.Store, sealer *seal.Sealer, now time.Time) (Key, error) {
 	}
 	return k, st.Update(func(txn store.Txn) error {
 		txn.Notify(store.TopicKeys, "")
+		for _, fn := range also {
+			if err := fn(txn, k); err != nil {
+				return err
+			}
+		}
 		return txn.Set(dbKey, v, 0)
 	})
 }

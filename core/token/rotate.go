@@ -9,9 +9,10 @@ import (
 
 // Rotate adds a new signing key and drops the keys that no token still in date can carry: a
 // key stops signing when its successor is made, so once the longest token lifetime has passed
-// since then, nothing it signed is valid any more. It returns the key set, newest first.
-func Rotate(st store.Store, sealer *seal.Sealer, now time.Time, longest time.Duration) ([]Key, error) {
-	if _, err := AddKey(st, sealer, now); err != nil {
+// since then, nothing it signed is valid any more. It returns the key set, newest first. also,
+// when not nil, writes in the transaction that adds the new key (the rotation's audit event).
+func Rotate(st store.Store, sealer *seal.Sealer, now time.Time, longest time.Duration, also ...func(store.Txn, Key) error) ([]Key, error) {
+	if _, err := AddKey(st, sealer, now, also...); err != nil {
 		return nil, err
 	}
 	keys, err := LoadKeys(st, sealer)
