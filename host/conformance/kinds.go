@@ -88,7 +88,11 @@ func (k *kit) twoFactor(h *host.Host, d *host.Descriptor) {
 		params = append(params, f, "conformance@example.com")
 	}
 	user := abi.TwoFactorRequest{UserID: "1", Email: "ada@example.com", ServiceName: "Gatehouse", Params: params}
-	call := func(hook string, in abi.TwoFactorRequest) (*abi.TwoFactorResult, bool, error) { return m.Call(k.ctx, hook, in) }
+	call := func(hook string, in abi.TwoFactorRequest) (*abi.TwoFactorResult, bool, error) {
+		// The site every request of a server carries (ABI v1.2): a WebAuthn method needs it.
+		in.Origins, in.RPID, in.RPName, in.PublicURL = []string{"http://localhost:8080"}, "localhost", "Gatehouse", "http://localhost:8080"
+		return m.Call(k.ctx, hook, in)
+	}
 
 	// enroll, valid
 	var enrollP problems
