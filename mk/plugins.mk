@@ -19,7 +19,7 @@ PLUGINS_GOENV := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 GOFLAGS=
 PLUGINS_GOBUILD := $(PLUGINS_GOENV) $(GO) build -buildmode=c-shared -trimpath
 
 # First-party plugins: folders under plugins/ (package plugins lists them in FirstParty).
-PLUGINS_FIRST_PARTY := password-default totp email-otp mailer-smtp mailer-outbox
+PLUGINS_FIRST_PARTY := password-default totp email-otp mailer-smtp mailer-outbox passkey
 # Those embedded as their committed AssemblyScript build, plugins/<name>/as/<name>.wasm (package
 # plugins lists them in AssemblyScript; build.sh --check reproduces them byte for byte). Their Go
 # source stays the reference implementation: built to .cache/wasm/plugins_<name>.wasm, where

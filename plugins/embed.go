@@ -21,7 +21,7 @@ import (
 )
 
 // FirstParty lists the first-party plugins by folder name, in load order.
-var FirstParty = []string{"password-default", "totp", "email-otp", "mailer-smtp", "mailer-outbox"}
+var FirstParty = []string{"password-default", "totp", "email-otp", "mailer-smtp", "mailer-outbox", "passkey"}
 
 // AssemblyScript lists the first-party plugins embedded as their committed
 // AssemblyScript build (mk/plugins.mk's PLUGINS_FIRST_PARTY_AS says the same).

@@ -78,6 +78,16 @@ type User struct {
 	Name string
 }
 
+// handle is the WebAuthn user handle: the user id, or its SHA-256 when it is
+// not 1 to 64 bytes long (a handle's bounds; Gatehouse's ids are numbers).
+func (u User) handle() []byte {
+	if n := len(u.ID); n >= 1 && n <= 64 {
+		return []byte(u.ID)
+	}
+	sum := sha256.Sum256([]byte(u.ID))
+	return sum[:]
+}
+
 // Credential is a registered passkey as the state keeps it.
 type Credential struct {
 	ID         []byte    `json:"id"`
@@ -204,7 +214,7 @@ type libraryUser struct {
 	creds []Credential
 }
 
-func (u libraryUser) WebAuthnID() []byte          { return []byte(u.user.ID) }
+func (u libraryUser) WebAuthnID() []byte          { return u.user.handle() }
 func (u libraryUser) WebAuthnName() string        { return u.user.Name }
 func (u libraryUser) WebAuthnDisplayName() string { return u.user.Name }
 func (u libraryUser) WebAuthnCredentials() []webauthn.Credential {
@@ -348,7 +358,7 @@ func FinishRegistration(rp RelyingParty, user User, pending *Pending, existing [
 	session := webauthn.SessionData{
 		Challenge:        pending.Challenge,
 		RelyingPartyID:   rp.ID,
-		UserID:           []byte(user.ID),
+		UserID:           user.handle(),
 		UserVerification: protocol.UserVerificationRequirement(pending.UserVerification),
 		CredParams:       credentialParameters(),
 	}
@@ -439,7 +449,7 @@ func FinishAssertion(rp RelyingParty, user User, pending *Pending, creds []Crede
 	session := webauthn.SessionData{
 		Challenge:            pending.Challenge,
 		RelyingPartyID:       rp.ID,
-		UserID:               []byte(user.ID),
+		UserID:               user.handle(),
 		AllowedCredentialIDs: pending.Allowed,
 		UserVerification:     protocol.UserVerificationRequirement(pending.UserVerification),
 	}
