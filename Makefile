@@ -79,7 +79,7 @@ test-web: build
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "installing nodejs and npm from Debian"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	@test -x /usr/bin/chromium || { echo "installing chromium from Debian"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	cd tests/web && npm ci --no-audit --no-fund --loglevel=error
-	GATEHOUSE_BIN=$(CURDIR)/$(BIN) node --test tests/web/docs.test.mjs
+	GATEHOUSE_BIN=$(CURDIR)/$(BIN) node --test tests/web/docs.test.mjs tests/web/passkey.test.mjs
 
 # The long crash test (tests/crash): kill -9 at random moments under a mixed load for
 # CRASH_DURATION; `make test` runs a short version of it. Then the throughput ratios of the
