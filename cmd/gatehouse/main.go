@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/server"
+	"github.com/gatehouse/gatehouse/core/store"
 )
 
 const usage = `gatehouse: a self-hosted authentication server
@@ -24,6 +25,8 @@ const usage = `gatehouse: a self-hosted authentication server
 Usage:
   gatehouse serve [flags]                 start the server (gatehouse serve --help lists every setting)
   gatehouse user create --email E [flags] create an account; the password is read from stdin
+  gatehouse user list|show|disable|enable|delete|reset-2fa|revoke-sessions|clear-limits|import ...
+                                          the admin API of the running server (gatehouse user for help)
   gatehouse plugin inspect FILE.wasm      describe a plugin and say whether this host can load it
   gatehouse backup [--data DIR] FILE      write an online backup of the store (the server may run)
   gatehouse restore [--data DIR] FILE     load a backup into an empty store (the server must be stopped)
@@ -46,9 +49,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "serve":
 		return serve(args[1:], stderr)
 	case "user":
-		if len(args) > 1 && args[1] == "create" {
-			return userCreate(args[2:], stdin, stdout, stderr)
-		}
+		return userCommand(args[1:], stdin, stdout, stderr)
 	case "plugin":
 		return pluginCommand(args[1:], stdout, stderr)
 	case "backup":
@@ -144,6 +145,11 @@ func userCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	pw := strings.TrimRight(line, "\r\n")
+	if !store.IsPostgresURL(cfg.Store) {
+		if code, ok := createOnline(cfg.DataDir, *email, pw, stdout, stderr); ok {
+			return code
+		}
+	}
 	cfg.LogLevel = "warn"
 	srv, err := server.Open(cfg, server.NewLogger(cfg))
 	if err != nil {
