@@ -2,7 +2,28 @@ package api
 
 import (
 	"github.com/gatehouse/gatehouse/core/auth"
+	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/mail"
 )
+
+var (
+	verifyEmailField = Field{Name: "email", MaxLength: 256, Format: "email", Description: "the account's address; required without a token, ignored with one"}
+	verifyBody       = &Schema{Fields: []Field{otpField, verifyEmailField}}
+	verifySendBody   = &Schema{Fields: []Field{verifyEmailField}}
+)
+
+// addressOf is the address an AccessOrNone route works on without a token: the body's email,
+// which is then required.
+func addressOf(req *Request) (string, error) {
+	if req.principal() != nil {
+		return "", nil
+	}
+	email, ok := req.Body["email"]
+	if !ok {
+		return "", failure.BadRequest("body must have required property 'email'")
+	}
+	return email, nil
+}
 
 var sessionParams = &Schema{Fields: []Field{{Name: "id", Required: true, MaxLength: 64, Description: "the session's id as GET /user/sessions lists it"}}}
 
@@ -30,6 +51,27 @@ func AccountRoutes(a *auth.Service) []*Route {
 			Errors: map[int][]string{404: {auth.CodeSessionNotFound}},
 			Handle: func(req *Request) (Response, error) {
 				return Response{}, a.RevokeSession(req.Principal, req.Params["id"])
+			}},
+		{Method: "POST", Path: "/user/email/verify", Summary: "Confirm the account's address with its mailed code", Auth: auth.AccessOrNone, Body: verifyBody,
+			OK: Doc{Description: "null; the address is verified (GET /user shows emailVerified) and, under GATEHOUSE_VERIFY_EMAIL=required, the account can log in"},
+			Errors: map[int][]string{400: {"body must have required property 'email'"}, 401: {auth.CodeOTPInvalid},
+				409: {auth.CodeEmailAlreadyVerified, auth.CodeVerificationNotPending}, 429: {auth.CodeTooManyOTPChecks}},
+			Handle: func(req *Request) (Response, error) {
+				email, err := addressOf(req)
+				if err != nil {
+					return Response{}, err
+				}
+				return Response{}, a.VerifyEmail(req.Ctx, req.principal(), email, req.Body["otp"])
+			}},
+		{Method: "POST", Path: "/user/email/verify/send", Summary: "Mail a new address verification code", Auth: auth.AccessOrNone, Body: verifySendBody, Query: MailQuery,
+			OK:     Doc{Description: "null; a new 6-digit code is mailed to the account's address (without a token: null for every address, and only an account not verified yet gets a mail)"},
+			Errors: map[int][]string{400: {"body must have required property 'email'"}, 409: {auth.CodeEmailAlreadyVerified}, 429: {auth.CodeTooManyVerifyMails}, 500: {mail.CodeNoTemplate}},
+			Handle: func(req *Request) (Response, error) {
+				email, err := addressOf(req)
+				if err != nil {
+					return Response{}, err
+				}
+				return Response{}, a.SendVerification(req.Ctx, req.principal(), email)
 			}},
 	}
 }

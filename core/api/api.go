@@ -40,13 +40,49 @@ type Request struct {
 
 	rt *Router
 	id requestID
+	// authenticated is true when Principal was verified (false on a public route, and on an
+	// AccessOrNone route called without a token).
+	authenticated bool
+}
+
+// principal is the request's verified principal, nil when it has none.
+func (r *Request) principal() *auth.Principal {
+	if !r.authenticated {
+		return nil
+	}
+	return &r.Principal
 }
 
 // RequestInfo implements reqctx.Source: the request's id, client address and user agent. The
 // use cases read it from the request's context with reqctx.From.
 func (r *Request) RequestInfo() reqctx.Info {
-	return reqctx.Info{RequestID: r.id.String(), ClientIP: r.rt.clientIP(r.Ctx), UserAgent: string(r.Ctx.UserAgent()), Origin: string(r.Ctx.Request.Header.Peek("Origin"))}
+	lang := r.Query["language"]
+	if lang == "" {
+		lang = acceptLanguage(r.Ctx.Request.Header.Peek(fasthttp.HeaderAcceptLanguage))
+	}
+	return reqctx.Info{RequestID: r.id.String(), ClientIP: r.rt.clientIP(r.Ctx), UserAgent: string(r.Ctx.UserAgent()),
+		Origin: string(r.Ctx.Request.Header.Peek("Origin")), Language: lang, MailOrigin: r.Query["origin"]}
 }
+
+// acceptLanguage is the first two-letter primary language of an Accept-Language header with a
+// non-zero weight, lowered ("" when there is none): "nl-BE, nl;q=0.9, en;q=0.5" is "nl".
+func acceptLanguage(h []byte) string {
+	for _, part := range bytes.Split(h, []byte(",")) {
+		tag, params, _ := bytes.Cut(bytes.TrimSpace(part), []byte(";"))
+		if q, ok := bytes.CutPrefix(bytes.TrimSpace(params), []byte("q=")); ok {
+			if w, err := strconv.ParseFloat(string(q), 64); err != nil || w <= 0 {
+				continue
+			}
+		}
+		primary, _, _ := bytes.Cut(tag, []byte("-"))
+		if len(primary) == 2 && isLetter(primary[0]) && isLetter(primary[1]) {
+			return strings.ToLower(string(primary))
+		}
+	}
+	return ""
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // Response is what a handler returns.
 type Response struct {
@@ -316,8 +352,11 @@ func (rt *Router) serve(ctx *fasthttp.RequestCtx, route *Route, reqID requestID,
 				return Response{}, err
 			}
 		}
-		if req.Principal, err = rt.auth.Authorize(raw, route.Auth); err != nil {
-			return Response{}, err
+		if len(raw) > 0 || route.Auth != auth.AccessOrNone {
+			if req.Principal, err = rt.auth.Authorize(raw, route.Auth); err != nil {
+				return Response{}, err
+			}
+			req.authenticated = true
 		}
 	}
 	if route.Params != nil {

@@ -46,8 +46,8 @@ func MailRoutes(a *auth.Service) []*Route {
 			Handle: func(req *Request) (Response, error) {
 				return Response{}, a.ValidateReset(req.Body["email"], req.Body["otp"])
 			}},
-		{Method: "PUT", Path: "/user/password/otp", Summary: "Set a new password with a reset code", Body: resetBody,
-			OK:     Doc{Description: "null; every session of the user is revoked"},
+		{Method: "PUT", Path: "/user/password/otp", Summary: "Set a new password with a reset code", Body: resetBody, Query: MailQuery,
+			OK:     Doc{Description: "null; every session of the user is revoked; the address gets a notice (in the query's language, else Accept-Language's)"},
 			Errors: map[int][]string{400: {"Password must contain at least one uppercase character"}, 401: {auth.CodeOTPInvalid}, 429: {auth.CodeTooManyOTPChecks}},
 			Handle: func(req *Request) (Response, error) {
 				return Response{}, a.ResetPassword(req.Ctx, req.Body["userEmail"], req.Body["otp"], req.Body["newPassword"])
@@ -59,7 +59,7 @@ func MailRoutes(a *auth.Service) []*Route {
 				return Response{}, a.InitiateTransfer(req.Ctx, req.Principal, req.Body["email"], authMailContext(req))
 			}},
 		{Method: "PUT", Path: "/user/email", Summary: "Complete the address transfer with its code", Auth: auth.Access, Body: otpBody,
-			OK:     Doc{Description: "null; the old address gets a notice"},
+			OK:     Doc{Description: "null; the old address gets a notice (in the language and branding of the initiate request)"},
 			Errors: map[int][]string{401: {auth.CodeOTPInvalid}, 409: {auth.CodeNewEmailInUse, auth.CodeNoPendingTransfer}},
 			Handle: func(req *Request) (Response, error) {
 				return Response{}, a.CompleteTransfer(req.Ctx, req.Principal, req.Body["otp"])

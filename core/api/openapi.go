@@ -50,6 +50,7 @@ var requirementDocs = map[auth.Requirement]requirementDoc{
 	auth.Sudo:             {[]string{"sudo"}, "sudo", "a sudo token"},
 	auth.SudoOrAccess:     {[]string{"sudo", "access"}, "sudo (access while 2FA is off)", "a sudo token; an access token only while the user has no active 2FA method (else 401 SUDO_TOKEN_REQUIRED)"},
 	auth.AccessOrPartial:  {[]string{"access", "sudo", "partial"}, "access or partial", "an access, sudo or partial token"},
+	auth.AccessOrNone:     {[]string{"access", "sudo"}, "access or none", "an access or sudo token, or none (then the body names the address)"},
 }
 
 // adminRequirement documents the admin routes' credential.
@@ -294,6 +295,9 @@ func operation(d opDoc) map[string]any {
 		}
 		if !r.Admin {
 			sec = append(sec, map[string][]string{"cookie": {}})
+		}
+		if r.Auth == auth.AccessOrNone {
+			sec = append(sec, map[string][]string{}) // or no token
 		}
 		op["security"] = sec
 		op["description"] = "Requires " + d.auth.text + "."

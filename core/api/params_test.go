@@ -51,3 +51,23 @@ func TestPathParameterNeedsAField(t *testing.T) {
 	}()
 	NewRouter(nil, hclog.NewNullLogger()).Add(&Route{Method: "GET", Path: "/x/{id}", Handle: func(*Request) (Response, error) { return Response{}, nil }})
 }
+
+func TestAcceptLanguage(t *testing.T) {
+	tests := []struct{ header, want string }{
+		{"", ""},
+		{"nl", "nl"},
+		{"nl-BE, nl;q=0.9, en;q=0.5", "nl"},
+		{"FR-ca", "fr"},
+		{"de;q=0, en", "en"},
+		{"*, en", "en"},
+		{"tlh, es-419", "es"},
+		{"zh-Hant-TW", "zh"},
+		{"x;q=abc, de", "de"},
+		{"1a, 22", ""},
+	}
+	for _, tt := range tests {
+		if got := acceptLanguage([]byte(tt.header)); got != tt.want {
+			t.Errorf("acceptLanguage(%q) = %q, want %q", tt.header, got, tt.want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/audit"
 	"github.com/gatehouse/gatehouse/core/auth"
 	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/mail"
 	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/core/token"
 )
@@ -53,7 +54,7 @@ func AuthRoutes(a *auth.Service, admins AdminTokens) []*Route {
 		{Method: "POST", Path: "/auth/login", Summary: "Log in with email and password", Body: loginBody, Query: cookieQuery,
 			OK: Doc{Description: "the refresh token, or a partial token when a 2FA method is active; a new device token in the " + DeviceHeader +
 				" header and the " + DeviceCookie + " cookie (send it back at the next login, as that header or the cookie: its wrong passwords are then counted for that device alone)", Text: true},
-			Errors: map[int][]string{401: {failure.CodePasswordIncorrect}, 429: {failure.CodeTooManyPassword}, 500: {failure.CodeNoPasswordInfo}, 503: {failure.CodeHashingUnavailable}},
+			Errors: map[int][]string{401: {failure.CodePasswordIncorrect}, 403: {auth.CodeEmailNotVerified}, 429: {failure.CodeTooManyPassword}, 500: {failure.CodeNoPasswordInfo}, 503: {failure.CodeHashingUnavailable}},
 			Handle: func(req *Request) (Response, error) {
 				res, err := a.Login(req.Ctx, req.Body["username"], req.Body["password"], deviceToken(req))
 				if err != nil {
@@ -100,9 +101,9 @@ func AuthRoutes(a *auth.Service, admins AdminTokens) []*Route {
 				req.Ctx.Response.Header.Set("Cache-Control", "public, max-age=300")
 				return Response{JSON: rawJSON(a.Minter.JWKS())}, nil
 			}},
-		{Method: "POST", Path: "/user", Summary: "Register an account", Body: registerBody,
-			OK:     Doc{Description: "the new account", Example: map[string]int{"userId": 1}},
-			Errors: map[int][]string{400: {"Password must contain at least one uppercase character"}, 403: {failure.CodeRegistrationClosed, failure.CodeForbiddenMailDomain}, 409: {failure.CodeEmailAlreadyInUse}},
+		{Method: "POST", Path: "/user", Summary: "Register an account", Body: registerBody, Query: MailQuery,
+			OK:     Doc{Description: "the new account; under GATEHOUSE_VERIFY_EMAIL=required a 6-digit code is mailed to the address (POST /user/email/verify)", Example: map[string]int{"userId": 1}},
+			Errors: map[int][]string{400: {"Password must contain at least one uppercase character"}, 403: {failure.CodeRegistrationClosed, failure.CodeForbiddenMailDomain}, 409: {failure.CodeEmailAlreadyInUse}, 500: {mail.CodeNoTemplate}},
 			Handle: func(req *Request) (Response, error) {
 				var ctx context.Context = req.Ctx
 				admin := false
@@ -115,8 +116,8 @@ func AuthRoutes(a *auth.Service, admins AdminTokens) []*Route {
 				}
 				return Response{JSON: map[string]uint64{"userId": id}}, nil
 			}},
-		{Method: "PUT", Path: "/user/password/old-password", Summary: "Change the password with the old one", Auth: auth.SudoOrAccess, Body: oldPasswordBody,
-			OK:     Doc{Description: "null; every other session of the user is revoked"},
+		{Method: "PUT", Path: "/user/password/old-password", Summary: "Change the password with the old one", Auth: auth.SudoOrAccess, Body: oldPasswordBody, Query: MailQuery,
+			OK:     Doc{Description: "null; every other session of the user is revoked; the address gets a notice (in the query's language, else Accept-Language's)"},
 			Errors: map[int][]string{400: {"Password must contain at least one uppercase character"}, 401: {failure.CodePasswordIncorrect}, 429: {failure.CodeTooManyPassword}, 500: {failure.CodeNoPasswordInfo}},
 			Handle: func(req *Request) (Response, error) {
 				return Response{}, a.ChangePassword(req.Ctx, req.Principal, req.Body["oldPassword"], req.Body["newPassword"])

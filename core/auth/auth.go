@@ -55,6 +55,10 @@ type Service struct {
 	// DeviceKey is the key the device tokens' keys derive from (from the master key; the same
 	// on every node).
 	DeviceKey []byte
+	// NoticesOff are the security notices not mailed (notice.go); none by default.
+	NoticesOff map[string]bool
+	// RequireVerifiedEmail makes a new account confirm its address before it can log in (verify.go).
+	RequireVerifiedEmail bool
 
 	// sessions caches live sessions for Authorize; every revocation invalidates it through the
 	// store's change notices (WatchChanges).
@@ -85,13 +89,16 @@ const (
 	SudoOrAccess
 	// AccessOrPartial accepts an access, sudo or partial token (A or P).
 	AccessOrPartial
+	// AccessOrNone accepts an access or sudo token, or no token at all: the handler then works
+	// from the body (the email verification, whose callers have no token yet).
+	AccessOrNone
 )
 
 func (r Requirement) accepts(t token.Type) bool {
 	switch r {
 	case Refresh, RefreshForAccess:
 		return t == token.Refresh
-	case Access, SudoOrAccess:
+	case Access, SudoOrAccess, AccessOrNone:
 		return t == token.Access || t == token.Sudo
 	case Sudo:
 		return t == token.Sudo
@@ -217,6 +224,11 @@ func (s *Service) Register(ctx context.Context, email, pw string, admin bool) (u
 		if err := account.Create(txn, acct); err != nil {
 			return err
 		}
+		if s.RequireVerifiedEmail {
+			if err := s.queueVerification(txn, acct, userSubject(id), mailContext(ctx)); err != nil {
+				return err
+			}
+		}
 		return s.Audit.Record(ctx, txn, audit.Event{Type: audit.AccountCreated, UserID: id})
 	}); err != nil {
 		return 0, err
@@ -318,6 +330,10 @@ func (s *Service) Login(ctx context.Context, username, pw, device string) (Login
 			return limit.Wrong, func(txn store.Txn) error {
 				return s.Audit.Record(ctx, txn, event(audit.LoginFailed, audit.Failure))
 			}, failure.Unauthorized(failure.CodePasswordIncorrect)
+		}
+		if s.RequireVerifiedEmail && !acct.EmailVerified {
+			// Only after the right password: the answer tells nothing to a guesser.
+			return limit.Right, nil, failure.Forbidden(CodeEmailNotVerified)
 		}
 		newHash := ""
 		if rehash {
@@ -520,6 +536,9 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, oldPw, newPw 
 				return err
 			}
 			if err := s.SetPassword(txn, acct.ID, newHash, p.Claims.SessionID); err != nil {
+				return err
+			}
+			if err := s.Notify(ctx, txn, NoticePasswordChanged, acct.ID, nil); err != nil {
 				return err
 			}
 			return s.Audit.Record(ctx, txn, audit.Event{Type: audit.PasswordChanged, UserID: acct.ID})

@@ -208,6 +208,13 @@ func (s *Service) ResetPassword(ctx context.Context, email, code, newPw string) 
 		if err := s.SetPassword(txn, acct.ID, hash, ""); err != nil {
 			return err
 		}
+		// The code came to the address: it receives mail.
+		if err := s.markVerified(txn, acct.ID); err != nil {
+			return err
+		}
+		if err := s.Notify(ctx, txn, NoticePasswordReset, acct.ID, nil); err != nil {
+			return err
+		}
 		return s.Audit.Record(ctx, txn, audit.Event{Type: audit.PasswordReset, UserID: acct.ID})
 	})
 }
@@ -294,8 +301,16 @@ func (s *Service) CompleteTransfer(ctx context.Context, p Principal, code string
 			return err
 		}
 		oldEmail := acct.Email
-		if _, err := account.ChangeEmail(txn, acct, data["newEmail"], CodeNewEmailInUse); err != nil {
+		acct, err = account.ChangeEmail(txn, acct, data["newEmail"], CodeNewEmailInUse)
+		if err != nil {
 			return err
+		}
+		// The code came to the new address: it receives mail.
+		if !acct.EmailVerified {
+			acct.EmailVerified = true
+			if err := account.Put(txn, acct); err != nil {
+				return err
+			}
 		}
 		if err := endPendingCodes(txn, p.UserID); err != nil {
 			return err
@@ -303,8 +318,13 @@ func (s *Service) CompleteTransfer(ctx context.Context, p Principal, code string
 		if err := s.Audit.Record(ctx, txn, audit.Event{Type: audit.TransferCompleted, UserID: p.UserID}); err != nil {
 			return err
 		}
+		if !s.noticeOn(NoticeEmailChanged) {
+			return nil
+		}
+		// The old address is told in the language and branding of the request that started
+		// the transfer.
 		return s.Mail.Enqueue(txn, mail.Outgoing{To: oldEmail, Purpose: mail.PurposeTransferNotice,
-			Vars:   s.MailVars(map[string]string{"Email": oldEmail, "NewEmail": data["newEmail"]}),
+			Vars:   s.noticeVars(ctx, oldEmail, map[string]string{"NewEmail": data["newEmail"]}),
 			Origin: data["origin"], Language: data["language"], RequestID: reqctx.ID(ctx)})
 	})
 	if err != nil {

@@ -95,3 +95,13 @@ func (s *Service) RevokeSession(p Principal, publicID string) error {
 		return failure.New(404, CodeSessionNotFound)
 	})
 }
+
+// markVerified records in txn that account userID's address receives mail.
+func (s *Service) markVerified(txn store.Txn, userID uint64) error {
+	acct, err := account.Get(txn, userID)
+	if err != nil || acct.EmailVerified {
+		return err
+	}
+	acct.EmailVerified = true
+	return account.Put(txn, acct)
+}

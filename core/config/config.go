@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -141,6 +142,20 @@ type Config struct {
 	// PasswordPolicies are the password-policy plugin ids that run, in order; all must accept.
 	// Default password.default.
 	PasswordPolicies []string
+
+	// Notices are the security notices mailed to an account's address (NoticeEvents), or
+	// "none". Default all of them.
+	Notices []string
+	// VerifyEmail is "off" or "required": whether an account must confirm its address with a
+	// mailed code before it can log in. Default off.
+	VerifyEmail string
+}
+
+// NoticeEvents are the security notices Gatehouse can mail to an account's address, each named
+// after the change that sends it.
+var NoticeEvents = []string{
+	"password-changed", "password-reset", "2fa-enabled", "2fa-disabled",
+	"recovery-codes-reset", "recovery-code-used", "email-changed", "account-deleted",
 }
 
 // Default returns the default configuration: the single source for --help and the README.
@@ -173,6 +188,8 @@ func Default() Config {
 		SMTPStartTLS:     "auto",
 		PublicURL:        "http://127.0.0.1:8080",
 		AuditRetention:   90 * 24 * time.Hour,
+		Notices:          append([]string{}, NoticeEvents...),
+		VerifyEmail:      "off",
 	}
 }
 
@@ -258,6 +275,8 @@ var settings = []setting{
 	str("smtp-starttls", "GATEHOUSE_SMTP_STARTTLS", "auto (when offered), always or never", func(c *Config) *string { return &c.SMTPStartTLS }),
 	str("mail-templates", "GATEHOUSE_MAIL_TEMPLATES", "folder of mail template overrides (empty: the shipped ones)", func(c *Config) *string { return &c.MailTemplates }),
 	str("public-url", "GATEHOUSE_PUBLIC_URL", "base of links in emails when the request's origin is not allowed", func(c *Config) *string { return &c.PublicURL }),
+	list("notices", "GATEHOUSE_NOTICES", "comma-separated security notices mailed to the account's address ("+strings.Join(NoticeEvents, ", ")+"), or none", func(c *Config) *[]string { return &c.Notices }),
+	str("verify-email", "GATEHOUSE_VERIFY_EMAIL", "off or required: whether a new account must confirm its address with a mailed code before it can log in", func(c *Config) *string { return &c.VerifyEmail }),
 	list("origins", "GATEHOUSE_ORIGINS", "comma-separated origins allowed as the base of links in emails and to call the API from a browser (CORS)", func(c *Config) *[]string { return &c.Origins }),
 	str("webauthn-rp-id", "GATEHOUSE_WEBAUTHN_RP_ID", "relying party id of passkeys: the public URL's host or a parent domain of it (empty: the public URL's host)", func(c *Config) *string { return &c.WebAuthnRPID }),
 	str("webauthn-rp-name", "GATEHOUSE_WEBAUTHN_RP_NAME", "relying party name an authenticator shows for passkeys (empty: the display name)", func(c *Config) *string { return &c.WebAuthnRPName }),
@@ -488,6 +507,14 @@ func (c Config) Validate() error {
 	}
 	if len(c.PasswordPolicies) == 0 {
 		bad("GATEHOUSE_PASSWORD_POLICIES", "must name at least one policy")
+	}
+	for _, n := range c.Notices {
+		if !slices.Contains(NoticeEvents, n) && !(n == "none" && len(c.Notices) == 1) {
+			bad("GATEHOUSE_NOTICES", "%q is not a notice (%s, or none alone)", n, strings.Join(NoticeEvents, ", "))
+		}
+	}
+	if c.VerifyEmail != "off" && c.VerifyEmail != "required" {
+		bad("GATEHOUSE_VERIFY_EMAIL", "must be off or required, not %q", c.VerifyEmail)
 	}
 	return errors.Join(errs...)
 }

@@ -27,6 +27,16 @@ func TestPrecedenceAndValidation(t *testing.T) {
 		{"list", map[string]string{"GATEHOUSE_PASSWORD_POLICIES": " a, b ,,"}, nil,
 			func(c Config) bool { return strings.Join(c.PasswordPolicies, "|") == "a|b" }, ""},
 		{"bad registration", map[string]string{"GATEHOUSE_REGISTRATION": "maybe"}, nil, nil, "GATEHOUSE_REGISTRATION"},
+		{"every notice by default, verification off", nil, nil, func(c Config) bool {
+			return strings.Join(c.Notices, ",") == strings.Join(NoticeEvents, ",") && c.VerifyEmail == "off"
+		}, ""},
+		{"some notices", map[string]string{"GATEHOUSE_NOTICES": "password-reset, account-deleted"}, nil,
+			func(c Config) bool { return strings.Join(c.Notices, "|") == "password-reset|account-deleted" }, ""},
+		{"no notices", map[string]string{"GATEHOUSE_NOTICES": "none"}, nil, func(c Config) bool { return len(c.Notices) == 1 }, ""},
+		{"an unknown notice", map[string]string{"GATEHOUSE_NOTICES": "password-reset,bogus"}, nil, nil, "GATEHOUSE_NOTICES"},
+		{"none with others", map[string]string{"GATEHOUSE_NOTICES": "none,password-reset"}, nil, nil, "GATEHOUSE_NOTICES"},
+		{"verification required", map[string]string{"GATEHOUSE_VERIFY_EMAIL": "required"}, nil, func(c Config) bool { return c.VerifyEmail == "required" }, ""},
+		{"bad verification", map[string]string{"GATEHOUSE_VERIFY_EMAIL": "yes"}, nil, nil, "GATEHOUSE_VERIFY_EMAIL"},
 		{"bad duration", map[string]string{"GATEHOUSE_ACCESS_TTL": "soon"}, nil, nil, "GATEHOUSE_ACCESS_TTL"},
 		{"bad level", nil, []string{"--log-level", "loud"}, nil, "GATEHOUSE_LOG_LEVEL"},
 		{"bad number flag", nil, []string{"--argon2-time", "x"}, nil, "argon2-time"},
@@ -59,7 +69,7 @@ func TestPrecedenceAndValidation(t *testing.T) {
 
 func TestEveryFixedEnvNameExists(t *testing.T) {
 	names := strings.Join(EnvNames(), " ")
-	for _, n := range []string{"GATEHOUSE_ADDR", "GATEHOUSE_DATA", "GATEHOUSE_ISSUER", "GATEHOUSE_REGISTRATION", "GATEHOUSE_LOG_LEVEL", "GATEHOUSE_PLUGINS_DIR"} {
+	for _, n := range []string{"GATEHOUSE_ADDR", "GATEHOUSE_DATA", "GATEHOUSE_ISSUER", "GATEHOUSE_REGISTRATION", "GATEHOUSE_LOG_LEVEL", "GATEHOUSE_PLUGINS_DIR", "GATEHOUSE_VERIFY_EMAIL"} {
 		if !strings.Contains(names, n) {
 			t.Errorf("%s is missing", n)
 		}

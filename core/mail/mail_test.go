@@ -26,8 +26,9 @@ func TestEveryShippedTemplateRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	vars := map[string]string{"Service": "Acme", "Code": "123456", "Link": "https://acme.example/reset-password?otp=123456",
-		"Email": "old@example.com", "NewEmail": "new@example.com", "ExpiresMinutes": "10"}
-	purposes := []string{PurposeEmailOTPSetup, PurposeEmailOTPChallenge, PurposePasswordReset, PurposeForgotPassword, PurposeTransferCode, PurposeTransferNotice}
+		"Email": "old@example.com", "NewEmail": "new@example.com", "ExpiresMinutes": "10",
+		"Time": "Tue, 01 Dec 2026 13:54:00 UTC", "IP": "192.0.2.1", "Method": "totp"}
+	purposes := append([]string{PurposeEmailOTPSetup, PurposeEmailOTPChallenge}, CorePurposes...)
 	for _, lang := range []string{"en", "nl", "fr", "de"} {
 		for _, p := range purposes {
 			t.Run(lang+"/"+p, func(t *testing.T) {
@@ -42,6 +43,18 @@ func TestEveryShippedTemplateRenders(t *testing.T) {
 				want, ok := needs[p]
 				if !ok {
 					want = "123456"
+				}
+				if strings.HasPrefix(p, "notice-") || p == PurposeTransferNotice {
+					// A security notice names the time and the client address of the change.
+					for _, v := range []string{vars["Time"], vars["IP"]} {
+						if !strings.Contains(r.Text, v) || !strings.Contains(r.HTML, v) {
+							t.Fatalf("%q missing from the notice:\n%s", v, r.Text)
+						}
+					}
+					if strings.Contains(p, "2fa") && !strings.Contains(r.Text, "totp") {
+						t.Fatalf("the method is not named:\n%s", r.Text)
+					}
+					want = "old@example.com"
 				}
 				if !strings.Contains(r.Text, want) || !strings.Contains(r.HTML, strings.ReplaceAll(want, "&", "&amp;")) {
 					t.Fatalf("%q missing from text or HTML:\n%s\n%s", want, r.Text, r.HTML)

@@ -34,7 +34,13 @@ const (
 
 // CorePurposes are the purposes only the core mails. A 2FA method's template can never resolve
 // to one of them: method templates live in their own namespace (see MethodPurpose).
-var CorePurposes = []string{PurposePasswordReset, PurposeForgotPassword, PurposeTransferCode, PurposeTransferNotice, PurposeTwoFactorReset}
+var CorePurposes = []string{PurposePasswordReset, PurposeForgotPassword, PurposeTransferCode, PurposeTransferNotice, PurposeTwoFactorReset,
+	PurposeVerifyEmail,
+	"notice-password-changed", "notice-password-reset", "notice-2fa-enabled", "notice-2fa-disabled",
+	"notice-recovery-codes-reset", "notice-recovery-code-used", "notice-account-deleted"}
+
+// PurposeVerifyEmail is the code that confirms a new account's address (GATEHOUSE_VERIFY_EMAIL).
+const PurposeVerifyEmail = "verify-email"
 
 // Purposes of the templates the core ships for the first-party email OTP method.
 const (

@@ -25,6 +25,11 @@ type Info struct {
 	// Origin is the Origin header as sent ("" when absent): client-controlled, so only a
 	// value found among the configured origins means anything.
 	Origin string
+	// Language is the language the request's mail is written in: the query's `language`, else
+	// the first two-letter language of Accept-Language, else "" (the default).
+	Language string
+	// MailOrigin is the query's `origin` (selects the mail branding), "" when none was sent.
+	MailOrigin string
 }
 
 // Source computes a request's Info on demand (core/api's request), so a request whose use case

@@ -155,20 +155,22 @@ func (s *Server) assemble() error {
 	}
 	s.outbox = &mail.Outbox{Store: s.store, Templates: templates, Mailer: transport, Sealer: sealer, NodeID: nodeID, From: cfg.SMTPFrom, Now: now, Log: s.log.Named("mail")}
 	s.auth = &auth.Service{
-		Store:            s.store,
-		Hasher:           password.NewHasher(password.Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads}, cfg.HashConcurrency, cfg.HashQueueTimeout),
-		Policy:           policy,
-		Limiter:          limiter,
-		Minter:           minter,
-		DenyList:         maildomain.Shipped(cfg.DenyDomains...),
-		Mail:             mailQueue{s.outbox},
-		Codes:            otp.New(sealer.Derive("mailed codes")),
-		Links:            auth.Links{PublicURL: cfg.PublicURL, Origins: cfg.Origins},
-		Now:              now,
-		Log:              s.log.Named("auth"),
-		RegistrationOpen: cfg.RegistrationOpen(),
-		ServiceName:      cfg.DisplayName,
-		DeviceKey:        sealer.Derive("device tokens"),
+		Store:                s.store,
+		Hasher:               password.NewHasher(password.Params{Memory: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads}, cfg.HashConcurrency, cfg.HashQueueTimeout),
+		Policy:               policy,
+		Limiter:              limiter,
+		Minter:               minter,
+		DenyList:             maildomain.Shipped(cfg.DenyDomains...),
+		Mail:                 mailQueue{s.outbox},
+		Codes:                otp.New(sealer.Derive("mailed codes")),
+		Links:                auth.Links{PublicURL: cfg.PublicURL, Origins: cfg.Origins},
+		Now:                  now,
+		Log:                  s.log.Named("auth"),
+		RegistrationOpen:     cfg.RegistrationOpen(),
+		ServiceName:          cfg.DisplayName,
+		DeviceKey:            sealer.Derive("device tokens"),
+		NoticesOff:           noticesOff(cfg.Notices),
+		RequireVerifiedEmail: cfg.VerifyEmail == "required",
 	}
 	s.twoFactor = &twofactor.Service{
 		Store:    s.store,
@@ -210,6 +212,17 @@ func (s *Server) assemble() error {
 	// would otherwise hold until the next GC cycle: give it back now, once.
 	debug.FreeOSMemory()
 	return nil
+}
+
+// noticesOff is the set of security notices GATEHOUSE_NOTICES leaves out.
+func noticesOff(on []string) map[string]bool {
+	off := map[string]bool{}
+	for _, e := range config.NoticeEvents {
+		if !slices.Contains(on, e) {
+			off[e] = true
+		}
+	}
+	return off
 }
 
 // nodeID returns this node's id, kept in the data folder (created on the first start): the same
