@@ -39,7 +39,7 @@ func TestEveryShippedTemplateRenders(t *testing.T) {
 				if !strings.Contains(r.Subject, "Acme") || strings.Contains(r.Text, "<no value>") {
 					t.Fatalf("subject %q text %q", r.Subject, r.Text)
 				}
-				needs := map[string]string{PurposeTransferNotice: "new@example.com", PurposeForgotPassword: "https://acme.example/reset-password?otp=123456"}
+				needs := map[string]string{PurposeTransferNotice: "new@example.com", PurposeForgotPassword: "https://acme.example/reset-password?otp=123456", PurposeTwoFactorReset: "old@example.com"}
 				want, ok := needs[p]
 				if !ok {
 					want = "123456"
