@@ -10,6 +10,7 @@ var (
 	verifyEmailField = Field{Name: "email", MaxLength: 256, Format: "email", Description: "the account's address; required without a token, ignored with one"}
 	verifyBody       = &Schema{Fields: []Field{otpField, verifyEmailField}}
 	verifySendBody   = &Schema{Fields: []Field{verifyEmailField}}
+	deleteBody       = &Schema{Fields: []Field{{Name: "password", MaxLength: 256, Description: "the account's password: required with an access token (an account without 2FA), ignored with a sudo token"}}}
 )
 
 // addressOf is the address an AccessOrNone route works on without a token: the body's email,
@@ -27,14 +28,23 @@ func addressOf(req *Request) (string, error) {
 
 var sessionParams = &Schema{Fields: []Field{{Name: "id", Required: true, MaxLength: 64, Description: "the session's id as GET /user/sessions lists it"}}}
 
-// AccountRoutes returns the account holder's own routes: the account, its sessions.
-func AccountRoutes(a *auth.Service) []*Route {
+// AccountRoutes returns the account holder's own routes: the account, its sessions, its
+// address verification, and its deletion through erase (the admin service's).
+func AccountRoutes(a *auth.Service, erase auth.Eraser) []*Route {
 	return []*Route{
 		{Method: "GET", Path: "/user", Summary: "The caller's account", Auth: auth.Access,
 			OK: Doc{Description: "the account", Example: auth.Profile{UserID: 1, Email: "alice@example.com", EmailVerified: true}},
 			Handle: func(req *Request) (Response, error) {
 				p, err := a.Profile(req.Principal)
 				return Response{JSON: p}, err
+			}},
+		{Method: "DELETE", Path: "/user", Summary: "Delete the caller's account and everything of it", Auth: auth.Access, Body: deleteBody, Query: MailQuery,
+			OK: Doc{Description: "null; the account, its sessions, 2FA methods, recovery codes, pending codes, counters and queued mail are gone, and its address gets a notice. " +
+				"Needs a sudo token; an account without an active 2FA method (which cannot get one) sends an access token and its password instead"},
+			Errors: map[int][]string{400: {"body must have required property 'password'"}, 401: {failure.CodeSudoTokenRequired, failure.CodePasswordIncorrect},
+				429: {failure.CodeTooManyPassword}, 500: {failure.CodeNoPasswordInfo}},
+			Handle: func(req *Request) (Response, error) {
+				return Response{}, a.DeleteAccount(req.Ctx, req.Principal, req.Body["password"], erase)
 			}},
 		{Method: "GET", Path: "/user/sessions", Summary: "The caller's sessions", Auth: auth.Access,
 			OK: Doc{Description: "the live sessions, the most recently used first: lastUsedAt is the last token refresh (or the login), ip and userAgent those of the login, current marks the caller's own",

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"sort"
@@ -8,8 +9,10 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/account"
 	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/limit"
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/core/token"
 )
 
 // CodeSessionNotFound is the 404 of DELETE /user/sessions/{id} for a session that is not one of
@@ -104,4 +107,86 @@ func (s *Service) markVerified(txn store.Txn, userID uint64) error {
 	}
 	acct.EmailVerified = true
 	return account.Put(txn, acct)
+}
+
+// Eraser deletes an account and everything of it in a transaction (the admin service's Erase,
+// the one deletion both the operators' and the holder's go through).
+type Eraser func(ctx context.Context, txn store.Txn, userID uint64) error
+
+// DeleteAccount deletes p's account with erase and mails the account-deleted notice to its
+// address, in one transaction. It needs a proof of presence: a sudo token; an account without
+// an active 2FA method cannot get one, so it proves presence with its password instead (pw,
+// checked under the password guess limiter shared with login). Both are checked against the
+// state in force at commit: a session revoked, or a 2FA method enabled, meanwhile refuses it.
+func (s *Service) DeleteAccount(ctx context.Context, p Principal, pw string, erase Eraser) error {
+	deleteIn := func(txn store.Txn) error {
+		if _, err := session.Get(txn, p.Claims.SessionID); errors.Is(err, session.ErrNotFound) {
+			return failure.Unauthorized(failure.CodeTokenRevoked)
+		} else if err != nil {
+			return err
+		}
+		acct, err := account.Get(txn, p.UserID)
+		if errors.Is(err, account.ErrNotFound) {
+			return failure.Unauthorized(failure.CodeTokenRevoked)
+		}
+		if err != nil {
+			return err
+		}
+		if p.Claims.Type != token.Sudo {
+			active, err := s.SecondFactors.HasActiveMethod(txn, p.UserID)
+			if err != nil {
+				return err
+			}
+			if active {
+				return failure.Unauthorized(failure.CodeSudoTokenRequired)
+			}
+		}
+		if err := erase(ctx, txn, p.UserID); err != nil {
+			return err
+		}
+		// After the erase, which drops the mail queued to the address.
+		return s.NotifyAddress(ctx, txn, NoticeAccountDeleted, acct.Email, nil)
+	}
+	if p.Claims.Type == token.Sudo {
+		return s.Store.Update(deleteIn)
+	}
+	var acct account.Account
+	if err := s.Store.View(func(txn store.Txn) error {
+		active, err := s.SecondFactors.HasActiveMethod(txn, p.UserID)
+		if err != nil {
+			return err
+		}
+		if active {
+			return failure.Unauthorized(failure.CodeSudoTokenRequired)
+		}
+		acct, err = account.Get(txn, p.UserID)
+		if errors.Is(err, account.ErrNotFound) {
+			return failure.Unauthorized(failure.CodeTokenRevoked)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if pw == "" {
+		return failure.BadRequest("body must have required property 'password'")
+	}
+	return s.Limiter.Guess(limit.Password, userSubject(acct.ID), func() (limit.Outcome, func(store.Txn) error, error) {
+		if acct.PasswordHash == "" {
+			return limit.NotCounted, nil, failure.Internal(failure.CodeNoPasswordInfo)
+		}
+		match, _, err := s.Hasher.Verify(ctx, pw, acct.PasswordHash)
+		if err != nil {
+			return limit.NotCounted, nil, hashError(err)
+		}
+		if !match {
+			return limit.Wrong, nil, failure.Unauthorized(failure.CodePasswordIncorrect)
+		}
+		return limit.Right, func(txn store.Txn) error {
+			fresh, err := account.Get(txn, acct.ID)
+			if err == nil && fresh.PasswordHash != acct.PasswordHash {
+				return failure.Unauthorized(failure.CodePasswordIncorrect)
+			}
+			return deleteIn(txn)
+		}, nil
+	})
 }

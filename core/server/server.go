@@ -203,7 +203,7 @@ func (s *Server) assemble() error {
 	s.router.Add(api.AuthRoutes(s.auth, admins)...)
 	s.router.Add(api.TwoFactorRoutes(s.twoFactor)...)
 	s.router.Add(api.MailRoutes(s.auth)...)
-	s.router.Add(api.AccountRoutes(s.auth)...)
+	s.router.Add(api.AccountRoutes(s.auth, s.admin.Erase)...)
 	s.router.Add(api.AdminRoutes(s.admin)...)
 	s.router.Add(api.OperationRoutes(s)...)
 	s.router.Add(api.DocRoutes(s.router, Version, ownURL(cfg))...)

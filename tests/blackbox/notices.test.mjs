@@ -125,6 +125,17 @@ describe('address notice', () => {
   });
 });
 
+describe('account deletion notice', () => {
+  test('DELETE /user mails the notice to the address it had, in the request\'s language', async () => {
+    const u = await session(srv);
+    const mark = box.lastId;
+    const t0 = Date.now();
+    assertNullBody(await srv.request('DELETE', '/user?language=de', { token: u.access, json: { password: u.password } }), 'delete');
+    const m = await next(box, u.email, mark);
+    assertNotice(m, { subject: /^Ihr Acme-Konto wurde gelöscht$/, advice: /wenden Sie sich sofort an den Support/, t0 });
+  });
+});
+
 describe('GATEHOUSE_NOTICES', () => {
   test('a notice left out of the list is not sent; the others are', async () => {
     const own = await mailServer({ GATEHOUSE_NOTICES: 'password-reset,email-changed' });

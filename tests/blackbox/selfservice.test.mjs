@@ -152,3 +152,33 @@ describe('DELETE /user/sessions/{id}', () => {
     assertNullBody(await srv.request('DELETE', `/user/sessions/${me.id}`, { token: sudo }), 'revoke with sudo');
   });
 });
+
+describe('DELETE /user', () => {
+  test('without 2FA: an access token and the password; then the account is gone (login, tokens, sessions) and the address is free', async () => {
+    const u = await srv.register();
+    const s = await loginAs(u, 'bb-delete');
+    const other = await loginAs(u, 'bb-delete-2');
+    assertError(await srv.request('DELETE', '/user', { token: s.access }), 400, "body must have required property 'password'");
+    assertError(await srv.request('DELETE', '/user', { token: s.access, json: { password: 'Wrong-Password-1' } }), 401, 'PASSWORD_INCORRECT');
+    assertError(await srv.request('DELETE', '/user', { token: s.refresh, json: { password: u.password } }), 401, 'WRONG_TOKEN_TYPE');
+    assertNullBody(await srv.request('DELETE', '/user', { token: s.access, json: { password: u.password } }), 'delete');
+    assertError(await srv.login(u.email, u.password), 401, 'PASSWORD_INCORRECT', 'the account is gone');
+    for (const t of [s.access, other.access]) assertError(await srv.request('GET', '/user', { token: t }), 401, 'TOKEN_REVOKED');
+    assertError(await srv.request('GET', '/auth/accesstoken', { token: other.refresh }), 401, 'TOKEN_REVOKED');
+    const again = await srv.register(u.email);
+    assert.notEqual(again.userId, u.userId, 'the address can be registered again, as a new account');
+  });
+
+  test('with 2FA on: a sudo token is needed (an access token gets SUDO_TOKEN_REQUIRED, password or not)', async () => {
+    const u = await srv.register();
+    const s = await loginAs(u, 'bb-delete-2fa');
+    const setup = ok(await srv.request('POST', '/user/2fa/totp/setup', { token: s.access, json: {} }), 'totp setup');
+    const totp = new Totp(otpauthSecret(setup.url));
+    ok(await srv.request('POST', '/user/2fa/totp/enable', { token: s.access, json: { totp: await totp.next() } }), 'totp enable');
+    assertError(await srv.request('DELETE', '/user', { token: s.access, json: { password: u.password } }), 401, 'SUDO_TOKEN_REQUIRED');
+    const sudo = ok(await srv.request('POST', '/user/2fa/totp/authenticate', { token: s.access, json: { totp: await totp.next() } }), 'totp authenticate').sudoToken;
+    assertNullBody(await srv.request('DELETE', '/user', { token: sudo }), 'delete with sudo');
+    assertError(await srv.login(u.email, u.password), 401, 'PASSWORD_INCORRECT', 'the account is gone');
+    assertError(await srv.request('DELETE', '/user', { token: sudo }), 401, 'TOKEN_REVOKED', 'a second delete');
+  });
+});
