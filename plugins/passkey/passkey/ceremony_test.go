@@ -3,6 +3,7 @@ package passkey
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/gatehouse/gatehouse/plugins/passkey/internal/softkey"
 	"strings"
 	"testing"
 	"time"
@@ -27,14 +28,14 @@ func options(t testing.TB, raw json.RawMessage) map[string]any {
 }
 
 // registered runs a good registration of a and returns the credential.
-func registered(t testing.TB, a *softAuthenticator, existing []Credential, uv string) Credential {
+func registered(t testing.TB, a *softkey.Authenticator, existing []Credential, uv string) Credential {
 	t.Helper()
 	_, p, err := BeginRegistration(testRP, testUser, existing, uv, "", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, err := FinishRegistration(testRP, testUser, &p, existing,
-		a.register(ceremony{challenge: p.Challenge, origin: testRP.Origins[0], rpID: testRP.ID}, registration{}), t0)
+		a.Register(softkey.Ceremony{Challenge: p.Challenge, Origin: testRP.Origins[0], RPID: testRP.ID}, softkey.Registration{}), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +119,10 @@ func TestCeremoniesByAlgorithm(t *testing.T) {
 		alg  int64
 	}{{"ES256", -7}, {"EdDSA", -8}, {"RS256", -257}} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := newAuthenticator(t, tc.alg)
+			a := softkey.New(t, tc.alg)
 			c := registered(t, a, nil, "preferred")
-			if !bytes.Equal(c.ID, a.credID) || c.Name != "Passkey 1" || !c.CreatedAt.Equal(t0) || c.Attestation != "none" ||
-				!bytes.Equal(c.AAGUID, a.aaguid[:]) || len(c.Transports) != 1 || c.Transports[0] != "internal" || !c.UserVerified {
+			if !bytes.Equal(c.ID, a.CredID) || c.Name != "Passkey 1" || !c.CreatedAt.Equal(t0) || c.Attestation != "none" ||
+				!bytes.Equal(c.AAGUID, a.AAGUID[:]) || len(c.Transports) != 1 || c.Transports[0] != "internal" || !c.UserVerified {
 				t.Errorf("credential %+v", c)
 			}
 			creds := []Credential{c}
@@ -136,7 +137,7 @@ func TestCeremoniesByAlgorithm(t *testing.T) {
 					t.Errorf("assertion options %v", o)
 				}
 				idx, used, err := FinishAssertion(testRP, testUser, &p, creds,
-					a.assert(ceremony{challenge: p.Challenge, origin: testRP.Origins[1], rpID: testRP.ID}), now)
+					a.Assert(softkey.Ceremony{Challenge: p.Challenge, Origin: testRP.Origins[1], RPID: testRP.ID}), now)
 				if err != nil {
 					t.Fatalf("assertion %d: %v", i, err)
 				}
@@ -150,9 +151,9 @@ func TestCeremoniesByAlgorithm(t *testing.T) {
 }
 
 func TestRegistrationRefusals(t *testing.T) {
-	a := newAuthenticator(t, -7)
-	good := func(p Pending) ceremony {
-		return ceremony{challenge: p.Challenge, origin: testRP.Origins[0], rpID: testRP.ID}
+	a := softkey.New(t, -7)
+	good := func(p Pending) softkey.Ceremony {
+		return softkey.Ceremony{Challenge: p.Challenge, Origin: testRP.Origins[0], RPID: testRP.ID}
 	}
 	for _, tc := range []struct {
 		name      string
@@ -164,78 +165,78 @@ func TestRegistrationRefusals(t *testing.T) {
 	}{
 		{name: "wrong origin", answer: func(p Pending) []byte {
 			c := good(p)
-			c.origin = "https://evil.example"
-			return a.register(c, registration{})
+			c.Origin = "https://evil.example"
+			return a.Register(c, softkey.Registration{})
 		}},
 		{name: "wrong RP ID hash", answer: func(p Pending) []byte {
 			c := good(p)
-			c.rpID = "example.com"
-			return a.register(c, registration{})
+			c.RPID = "example.com"
+			return a.Register(c, softkey.Registration{})
 		}},
 		{name: "wrong type", answer: func(p Pending) []byte {
 			c := good(p)
-			c.typ = "webauthn.get"
-			return a.register(c, registration{})
+			c.Type = "webauthn.get"
+			return a.Register(c, softkey.Registration{})
 		}},
 		{name: "wrong challenge", answer: func(p Pending) []byte {
 			c := good(p)
-			c.challenge = b64.EncodeToString(bytes.Repeat([]byte{7}, 32))
-			return a.register(c, registration{})
+			c.Challenge = b64.EncodeToString(bytes.Repeat([]byte{7}, 32))
+			return a.Register(c, softkey.Registration{})
 		}},
-		{name: "expired challenge", now: t0.Add(5 * time.Minute), answer: func(p Pending) []byte { return a.register(good(p), registration{}) }},
+		{name: "expired challenge", now: t0.Add(5 * time.Minute), answer: func(p Pending) []byte { return a.Register(good(p), softkey.Registration{}) }},
 		{name: "another user's challenge", user: User{ID: "43", Name: "bob@example.com"},
-			answer: func(p Pending) []byte { return a.register(good(p), registration{}) }},
+			answer: func(p Pending) []byte { return a.Register(good(p), softkey.Registration{}) }},
 		{name: "no user presence", answer: func(p Pending) []byte {
 			b := *a
-			b.flags = flagUV
-			return b.register(good(p), registration{})
+			b.Flags = softkey.FlagUV
+			return b.Register(good(p), softkey.Registration{})
 		}},
 		{name: "no user verification when required", uv: "required", answer: func(p Pending) []byte {
 			b := *a
-			b.flags = flagUP
-			return b.register(good(p), registration{})
+			b.Flags = softkey.FlagUP
+			return b.Register(good(p), softkey.Registration{})
 		}},
 		{name: "backup state without eligibility", answer: func(p Pending) []byte {
 			b := *a
-			b.flags = flagUP | flagBS
-			return b.register(good(p), registration{})
+			b.Flags = softkey.FlagUP | softkey.FlagBS
+			return b.Register(good(p), softkey.Registration{})
 		}},
 		{name: "algorithm not asked for (ES384)", answer: func(p Pending) []byte {
-			return newAuthenticator(t, -35).register(good(p), registration{})
+			return softkey.New(t, -35).Register(good(p), softkey.Registration{})
 		}},
 		{name: "attestation format unknown", answer: func(p Pending) []byte {
-			return a.register(good(p), registration{format: "x-homemade"})
+			return a.Register(good(p), softkey.Registration{Format: "x-homemade"})
 		}},
 		{name: "attestation none with a statement", answer: func(p Pending) []byte {
-			return a.register(good(p), registration{attStmt: cborMap{{cborText("sig"), cborBytes{1}}}})
+			return a.Register(good(p), softkey.Registration{AttStmt: softkey.MapOf(softkey.Text("sig"), softkey.Bytes{1})})
 		}},
 		{name: "packed self attestation with a wrong signature", answer: func(p Pending) []byte {
-			return a.register(good(p), registration{format: "packed",
-				attStmt: cborMap{{cborText("alg"), cborInt(-7)}, {cborText("sig"), cborBytes(a.sign([]byte("other")))}}})
+			return a.Register(good(p), softkey.Registration{Format: "packed",
+				AttStmt: softkey.MapOf(softkey.Text("alg"), softkey.Int(-7), softkey.Text("sig"), softkey.Bytes(a.Sign([]byte("other"))))})
 		}},
 		{name: "garbage CBOR", malformed: true, answer: func(p Pending) []byte {
-			return a.register(good(p), registration{rawAttObject: []byte{0xa3, 0xff, 0x00, 0x13, 0x37}})
+			return a.Register(good(p), softkey.Registration{RawAttObject: []byte{0xa3, 0xff, 0x00, 0x13, 0x37}})
 		}},
 		{name: "CBOR of another shape", malformed: true, answer: func(p Pending) []byte {
-			return a.register(good(p), registration{rawAttObject: cborArray{cborInt(1), cborText("x")}.cbor()})
+			return a.Register(good(p), softkey.Registration{RawAttObject: softkey.Array{softkey.Int(1), softkey.Text("x")}.CBOR()})
 		}},
 		{name: "not JSON", malformed: true, answer: func(Pending) []byte { return []byte(`{"id":`) }},
 		{name: "empty object", malformed: true, answer: func(Pending) []byte { return []byte(`{}`) }},
 		{name: "client data not JSON", malformed: true, answer: func(p Pending) []byte {
 			var m map[string]any
-			json.Unmarshal(a.register(good(p), registration{}), &m)
+			json.Unmarshal(a.Register(good(p), softkey.Registration{}), &m)
 			m["response"].(map[string]any)["clientDataJSON"] = b64.EncodeToString([]byte("not json"))
 			b, _ := json.Marshal(m)
 			return b
 		}},
 		{name: "oversized", malformed: true, answer: func(p Pending) []byte {
-			return bytes.Replace(a.register(good(p), registration{}), []byte(`"type"`),
+			return bytes.Replace(a.Register(good(p), softkey.Registration{}), []byte(`"type"`),
 				[]byte(`"padding":"`+strings.Repeat("x", MaxResponseBytes)+`","type"`), 1)
 		}},
 		{name: "credential id too long", malformed: true, answer: func(p Pending) []byte {
 			b := *a
-			b.credID = bytes.Repeat([]byte{9}, MaxCredentialIDBytes+1)
-			return b.register(good(p), registration{})
+			b.CredID = bytes.Repeat([]byte{9}, MaxCredentialIDBytes+1)
+			return b.Register(good(p), softkey.Registration{})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -265,23 +266,23 @@ func TestRegistrationRefusals(t *testing.T) {
 }
 
 func TestRegistrationAccepts(t *testing.T) {
-	a := newAuthenticator(t, -8)
-	c := ceremony{origin: testRP.Origins[0], rpID: testRP.ID}
+	a := softkey.New(t, -8)
+	c := softkey.Ceremony{Origin: testRP.Origins[0], RPID: testRP.ID}
 	for _, tc := range []struct {
 		name string
 		uv   string
-		auth func() *softAuthenticator
-		reg  registration
+		auth func() *softkey.Authenticator
+		reg  softkey.Registration
 	}{
-		{name: "packed self attestation", auth: func() *softAuthenticator { return a }, reg: registration{format: "packed"}},
-		{name: "no user verification when preferred", auth: func() *softAuthenticator {
+		{name: "packed self attestation", auth: func() *softkey.Authenticator { return a }, reg: softkey.Registration{Format: "packed"}},
+		{name: "no user verification when preferred", auth: func() *softkey.Authenticator {
 			b := *a
-			b.flags = flagUP
+			b.Flags = softkey.FlagUP
 			return &b
 		}},
-		{name: "backup eligible and backed up", auth: func() *softAuthenticator {
+		{name: "backup eligible and backed up", auth: func() *softkey.Authenticator {
 			b := *a
-			b.flags = flagUP | flagUV | flagBE | flagBS
+			b.Flags = softkey.FlagUP | softkey.FlagUV | softkey.FlagBE | softkey.FlagBS
 			return &b
 		}},
 	} {
@@ -290,8 +291,8 @@ func TestRegistrationAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.challenge = p.Challenge
-			cred, err := FinishRegistration(testRP, testUser, &p, nil, tc.auth().register(c, tc.reg), t0)
+			c.Challenge = p.Challenge
+			cred, err := FinishRegistration(testRP, testUser, &p, nil, tc.auth().Register(c, tc.reg), t0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -303,29 +304,29 @@ func TestRegistrationAccepts(t *testing.T) {
 }
 
 func TestRegistrationOfAHeldCredential(t *testing.T) {
-	a := newAuthenticator(t, -7)
+	a := softkey.New(t, -7)
 	first := registered(t, a, nil, "preferred")
 	_, p, err := BeginRegistration(testRP, testUser, []Credential{first}, "preferred", "", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = FinishRegistration(testRP, testUser, &p, []Credential{first},
-		a.register(ceremony{challenge: p.Challenge, origin: testRP.Origins[0], rpID: testRP.ID}, registration{}), t0)
+		a.Register(softkey.Ceremony{Challenge: p.Challenge, Origin: testRP.Origins[0], RPID: testRP.ID}, softkey.Registration{}), t0)
 	if r, ok := AsRefusal(err); !ok || r.Malformed {
 		t.Fatalf("registered twice: %v", err)
 	}
-	second := registered(t, newAuthenticator(t, -8), []Credential{first}, "preferred")
+	second := registered(t, softkey.New(t, -8), []Credential{first}, "preferred")
 	if second.Name != "Passkey 2" {
 		t.Errorf("second name %q", second.Name)
 	}
 }
 
 func TestAssertionRefusals(t *testing.T) {
-	a := newAuthenticator(t, -7)
-	other := newAuthenticator(t, -7)
+	a := softkey.New(t, -7)
+	other := softkey.New(t, -7)
 	mine := registered(t, a, nil, "preferred")
-	good := func(p Pending) ceremony {
-		return ceremony{challenge: p.Challenge, origin: testRP.Origins[0], rpID: testRP.ID}
+	good := func(p Pending) softkey.Ceremony {
+		return softkey.Ceremony{Challenge: p.Challenge, Origin: testRP.Origins[0], RPID: testRP.ID}
 	}
 	for _, tc := range []struct {
 		name      string
@@ -339,83 +340,83 @@ func TestAssertionRefusals(t *testing.T) {
 	}{
 		{name: "wrong origin", answer: func(p Pending) []byte {
 			c := good(p)
-			c.origin = "http://localhost:8081"
-			return a.assert(c)
+			c.Origin = "http://localhost:8081"
+			return a.Assert(c)
 		}},
 		{name: "wrong RP ID hash", answer: func(p Pending) []byte {
 			c := good(p)
-			c.rpID = "evil.example"
-			return a.assert(c)
+			c.RPID = "evil.example"
+			return a.Assert(c)
 		}},
 		{name: "wrong type", answer: func(p Pending) []byte {
 			c := good(p)
-			c.typ = "webauthn.create"
-			return a.assert(c)
+			c.Type = "webauthn.create"
+			return a.Assert(c)
 		}},
 		{name: "wrong challenge", answer: func(p Pending) []byte {
 			c := good(p)
-			c.challenge = b64.EncodeToString(make([]byte, 32))
-			return a.assert(c)
+			c.Challenge = b64.EncodeToString(make([]byte, 32))
+			return a.Assert(c)
 		}},
 		{name: "no challenge pending", pending: func(Pending) *Pending { return nil },
-			answer: func(p Pending) []byte { return a.assert(good(p)) }},
+			answer: func(p Pending) []byte { return a.Assert(good(p)) }},
 		{name: "a registration challenge", pending: func(p Pending) *Pending { p.Ceremony = Registration; return &p },
-			answer: func(p Pending) []byte { return a.assert(good(p)) }},
+			answer: func(p Pending) []byte { return a.Assert(good(p)) }},
 		{name: "expired challenge", now: t0.Add(ChallengeLifetime + time.Second),
-			answer: func(p Pending) []byte { return a.assert(good(p)) }},
-		{name: "another user's credential", answer: func(p Pending) []byte { return other.assert(good(p)) }},
+			answer: func(p Pending) []byte { return a.Assert(good(p)) }},
+		{name: "another user's credential", answer: func(p Pending) []byte { return other.Assert(good(p)) }},
 		{name: "another key under this id", answer: func(p Pending) []byte {
 			b := *other
-			b.credID = a.credID
-			return b.assert(good(p))
+			b.CredID = a.CredID
+			return b.Assert(good(p))
 		}},
 		{name: "user handle of another user", answer: func(p Pending) []byte {
 			b := *a
-			b.userHandle = []byte("43")
-			return b.assert(good(p))
+			b.UserHandle = []byte("43")
+			return b.Assert(good(p))
 		}},
 		{name: "no user presence", answer: func(p Pending) []byte {
 			b := *a
-			b.flags = flagUV
-			return b.assert(good(p))
+			b.Flags = softkey.FlagUV
+			return b.Assert(good(p))
 		}},
 		{name: "no user verification when required", uv: "required", answer: func(p Pending) []byte {
 			b := *a
-			b.flags = flagUP
-			return b.assert(good(p))
+			b.Flags = softkey.FlagUP
+			return b.Assert(good(p))
 		}},
 		{name: "backup eligibility changed", answer: func(p Pending) []byte {
 			b := *a
-			b.flags = flagUP | flagUV | flagBE
-			return b.assert(good(p))
+			b.Flags = softkey.FlagUP | softkey.FlagUV | softkey.FlagBE
+			return b.Assert(good(p))
 		}},
 		{name: "counter going back", clone: true, creds: []Credential{func() Credential { c := mine; c.SignCount = 10; return c }()},
-			answer: func(p Pending) []byte { b := *a; b.counter = 4; return b.assert(good(p)) }},
+			answer: func(p Pending) []byte { b := *a; b.Counter = 4; return b.Assert(good(p)) }},
 		{name: "counter standing still", clone: true, creds: []Credential{func() Credential { c := mine; c.SignCount = 10; return c }()},
-			answer: func(p Pending) []byte { b := *a; b.counter = 10; b.counterStep = 0; return b.assert(good(p)) }},
+			answer: func(p Pending) []byte { b := *a; b.Counter = 10; b.CounterStep = 0; return b.Assert(good(p)) }},
 		{name: "signature of other data", answer: func(p Pending) []byte {
 			var m map[string]any
-			json.Unmarshal(a.assert(good(p)), &m)
-			m["response"].(map[string]any)["signature"] = b64.EncodeToString(a.sign([]byte("other")))
+			json.Unmarshal(a.Assert(good(p)), &m)
+			m["response"].(map[string]any)["signature"] = b64.EncodeToString(a.Sign([]byte("other")))
 			b, _ := json.Marshal(m)
 			return b
 		}},
 		{name: "signature not DER", answer: func(p Pending) []byte {
 			var m map[string]any
-			json.Unmarshal(a.assert(good(p)), &m)
+			json.Unmarshal(a.Assert(good(p)), &m)
 			m["response"].(map[string]any)["signature"] = b64.EncodeToString([]byte{1, 2, 3})
 			b, _ := json.Marshal(m)
 			return b
 		}},
 		{name: "authenticator data truncated", malformed: true, answer: func(p Pending) []byte {
 			var m map[string]any
-			json.Unmarshal(a.assert(good(p)), &m)
+			json.Unmarshal(a.Assert(good(p)), &m)
 			m["response"].(map[string]any)["authenticatorData"] = b64.EncodeToString([]byte{1, 2, 3})
 			b, _ := json.Marshal(m)
 			return b
 		}},
 		{name: "id not base64url", malformed: true, answer: func(p Pending) []byte {
-			return bytes.ReplaceAll(a.assert(good(p)), []byte(b64.EncodeToString(a.credID)), []byte("!!!"))
+			return bytes.ReplaceAll(a.Assert(good(p)), []byte(b64.EncodeToString(a.CredID)), []byte("!!!"))
 		}},
 		{name: "not JSON", malformed: true, answer: func(Pending) []byte { return []byte("\x00\x01") }},
 		{name: "empty", malformed: true, answer: func(Pending) []byte { return nil }},
@@ -455,8 +456,8 @@ func TestAssertionRefusals(t *testing.T) {
 }
 
 func TestAssertionWithoutCounter(t *testing.T) {
-	a := newAuthenticator(t, -7)
-	a.counterStep = 0
+	a := softkey.New(t, -7)
+	a.CounterStep = 0
 	creds := []Credential{registered(t, a, nil, "preferred")}
 	for i := 0; i < 2; i++ {
 		_, p, err := BeginAssertion(testRP, testUser, creds, "preferred", t0)
@@ -464,14 +465,14 @@ func TestAssertionWithoutCounter(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, _, err := FinishAssertion(testRP, testUser, &p, creds,
-			a.assert(ceremony{challenge: p.Challenge, origin: testRP.Origins[0], rpID: testRP.ID}), t0); err != nil {
+			a.Assert(softkey.Ceremony{Challenge: p.Challenge, Origin: testRP.Origins[0], RPID: testRP.ID}), t0); err != nil {
 			t.Fatalf("assertion %d with a zero counter: %v", i, err)
 		}
 	}
 }
 
 func TestAssertionPicksTheCredential(t *testing.T) {
-	a, b := newAuthenticator(t, -7), newAuthenticator(t, -257)
+	a, b := softkey.New(t, -7), softkey.New(t, -257)
 	first := registered(t, a, nil, "preferred")
 	creds := []Credential{first, registered(t, b, []Credential{first}, "preferred")}
 	_, p, err := BeginAssertion(testRP, testUser, creds, "discouraged", t0)
@@ -479,8 +480,8 @@ func TestAssertionPicksTheCredential(t *testing.T) {
 		t.Fatal(err)
 	}
 	idx, used, err := FinishAssertion(testRP, testUser, &p, creds,
-		b.assert(ceremony{challenge: p.Challenge, origin: testRP.Origins[0], rpID: testRP.ID}), t0)
-	if err != nil || idx != 1 || !bytes.Equal(used.ID, b.credID) {
+		b.Assert(softkey.Ceremony{Challenge: p.Challenge, Origin: testRP.Origins[0], RPID: testRP.ID}), t0)
+	if err != nil || idx != 1 || !bytes.Equal(used.ID, b.CredID) {
 		t.Fatalf("index %d, %v", idx, err)
 	}
 }
@@ -495,3 +496,5 @@ func TestUniqueKey(t *testing.T) {
 		t.Errorf("encoded id %q", short.EncodedID())
 	}
 }
+
+var b64 = softkey.B64

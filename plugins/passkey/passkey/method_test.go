@@ -2,6 +2,7 @@ package passkey
 
 import (
 	"encoding/json"
+	"github.com/gatehouse/gatehouse/plugins/passkey/internal/softkey"
 	"strings"
 	"testing"
 	"time"
@@ -83,7 +84,7 @@ func (f *flow) challenge() map[string]any {
 	f.t.Helper()
 	res := f.call(f.m.Challenge, f.req(f.active, ""))
 	if len(res.Reasons) > 0 || res.State == nil {
-		f.t.Fatalf("challenge: %+v", res)
+		f.t.Fatalf("Challenge: %+v", res)
 	}
 	f.active = res.State
 	return options(f.t, res.ClientData)
@@ -106,25 +107,25 @@ func reason(res *twofactor.Result) string {
 	return res.Reasons[0].Code
 }
 
-func at(o map[string]any, origin string) ceremony {
+func at(o map[string]any, origin string) softkey.Ceremony {
 	rp, _ := o["rpId"].(string)
 	if rpo, ok := o["rp"].(map[string]any); ok {
 		rp = rpo["id"].(string)
 	}
-	return ceremony{challenge: o["challenge"].(string), origin: origin, rpID: rp}
+	return softkey.Ceremony{Challenge: o["challenge"].(string), Origin: origin, RPID: rp}
 }
 
 const origin = "http://localhost:8080"
 
 func TestMethodFlow(t *testing.T) {
 	f := newFlow(t, "")
-	phone, key := newAuthenticator(t, -7), newAuthenticator(t, -8)
+	phone, key := softkey.New(t, -7), softkey.New(t, -8)
 
 	o := f.setup("Phone")
-	if res := f.enable(phone.register(at(o, origin), registration{})); reason(res) != "" {
+	if res := f.enable(phone.Register(at(o, origin), softkey.Registration{})); reason(res) != "" {
 		t.Fatalf("enable: %+v", res.Reasons)
 	} else {
-		if len(res.UniqueKeys) != 1 || res.UniqueKeys[0] != (Credential{ID: phone.credID}).UniqueKey() {
+		if len(res.UniqueKeys) != 1 || res.UniqueKeys[0] != (Credential{ID: phone.CredID}).UniqueKey() {
 			t.Errorf("unique keys %v", res.UniqueKeys)
 		}
 		var s struct {
@@ -134,7 +135,7 @@ func TestMethodFlow(t *testing.T) {
 			t.Fatalf("summary %s: %v", res.Summary, err)
 		}
 		c := s.Credentials[0]
-		if c["name"] != "Phone" || c["id"] != b64.EncodeToString(phone.credID) || c["createdAt"] != t0.Format(time.RFC3339) || c["lastUsedAt"] != nil || len(c) != 4 {
+		if c["name"] != "Phone" || c["id"] != b64.EncodeToString(phone.CredID) || c["createdAt"] != t0.Format(time.RFC3339) || c["lastUsedAt"] != nil || len(c) != 4 {
 			t.Errorf("summary entry %v", c)
 		}
 	}
@@ -145,7 +146,7 @@ func TestMethodFlow(t *testing.T) {
 	if ex := o["excludeCredentials"].([]any); len(ex) != 1 {
 		t.Errorf("exclude %v", ex)
 	}
-	res := f.enable(key.register(at(o, origin), registration{}))
+	res := f.enable(key.Register(at(o, origin), softkey.Registration{}))
 	if reason(res) != "" || len(res.UniqueKeys) != 2 {
 		t.Fatalf("second enable: %+v", res)
 	}
@@ -154,13 +155,13 @@ func TestMethodFlow(t *testing.T) {
 	}
 
 	// Authenticate with either.
-	for i, a := range []*softAuthenticator{phone, key, phone} {
+	for i, a := range []*softkey.Authenticator{phone, key, phone} {
 		f.now = t0.Add(time.Duration(2+i) * time.Minute)
 		o := f.challenge()
 		if allow := o["allowCredentials"].([]any); len(allow) != 2 {
 			t.Errorf("allow %v", allow)
 		}
-		answer := a.assert(at(o, origin))
+		answer := a.Assert(at(o, origin))
 		res := f.authenticate(answer)
 		if reason(res) != "" || res.Summary == nil {
 			t.Fatalf("authenticate %d: %+v", i, res.Reasons)
@@ -181,10 +182,10 @@ func TestMethodFlow(t *testing.T) {
 }
 
 func TestMethodRefusals(t *testing.T) {
-	enrolled := func(t *testing.T, config string) (*flow, *softAuthenticator) {
+	enrolled := func(t *testing.T, config string) (*flow, *softkey.Authenticator) {
 		f := newFlow(t, config)
-		a := newAuthenticator(t, -7)
-		if res := f.enable(a.register(at(f.setup(""), origin), registration{})); reason(res) != "" {
+		a := softkey.New(t, -7)
+		if res := f.enable(a.Register(at(f.setup(""), origin), softkey.Registration{})); reason(res) != "" {
 			t.Fatalf("enable: %+v", res.Reasons)
 		}
 		return f, a
@@ -192,13 +193,13 @@ func TestMethodRefusals(t *testing.T) {
 
 	t.Run("registration challenge is single use", func(t *testing.T) {
 		f := newFlow(t, "")
-		a := newAuthenticator(t, -7)
+		a := softkey.New(t, -7)
 		o := f.setup("")
 		wrong := at(o, "https://evil.example")
-		if res := f.enable(a.register(wrong, registration{})); reason(res) != CodeInvalid {
-			t.Fatalf("wrong origin: %+v", res.Reasons)
+		if res := f.enable(a.Register(wrong, softkey.Registration{})); reason(res) != CodeInvalid {
+			t.Fatalf("wrong Origin: %+v", res.Reasons)
 		}
-		if res := f.enable(a.register(at(o, origin), registration{})); reason(res) != CodeInvalid {
+		if res := f.enable(a.Register(at(o, origin), softkey.Registration{})); reason(res) != CodeInvalid {
 			t.Fatalf("the right answer after a denial: %+v", res.Reasons)
 		}
 	})
@@ -208,7 +209,7 @@ func TestMethodRefusals(t *testing.T) {
 		if res := f.enable([]byte(`{"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"e30","attestationObject":"_w"}}`)); reason(res) != CodeBadRequest {
 			t.Fatalf("garbage: %+v", res.Reasons)
 		}
-		if res := f.enable(newAuthenticator(t, -7).register(at(o, origin), registration{})); reason(res) != CodeInvalid {
+		if res := f.enable(softkey.New(t, -7).Register(at(o, origin), softkey.Registration{})); reason(res) != CodeInvalid {
 			t.Fatalf("after a bad request: %+v", res.Reasons)
 		}
 	})
@@ -216,17 +217,17 @@ func TestMethodRefusals(t *testing.T) {
 		f := newFlow(t, "")
 		o := f.setup("")
 		f.now = t0.Add(ChallengeLifetime)
-		if res := f.enable(newAuthenticator(t, -7).register(at(o, origin), registration{})); reason(res) != CodeInvalid {
+		if res := f.enable(softkey.New(t, -7).Register(at(o, origin), softkey.Registration{})); reason(res) != CodeInvalid {
 			t.Fatalf("expired: %+v", res.Reasons)
 		}
 	})
 	t.Run("assertion challenge used up by a denial", func(t *testing.T) {
 		f, a := enrolled(t, "")
 		o := f.challenge()
-		if res := f.authenticate(a.assert(at(o, "http://localhost:9999"))); reason(res) != CodeInvalid {
-			t.Fatalf("wrong origin: %+v", res.Reasons)
+		if res := f.authenticate(a.Assert(at(o, "http://localhost:9999"))); reason(res) != CodeInvalid {
+			t.Fatalf("wrong Origin: %+v", res.Reasons)
 		}
-		if res := f.authenticate(a.assert(at(o, origin))); reason(res) != CodeInvalid {
+		if res := f.authenticate(a.Assert(at(o, origin))); reason(res) != CodeInvalid {
 			t.Fatalf("the right answer after a denial: %+v", res.Reasons)
 		}
 	})
@@ -234,7 +235,7 @@ func TestMethodRefusals(t *testing.T) {
 		f, a := enrolled(t, "")
 		o := f.challenge()
 		f.now = f.now.Add(ChallengeLifetime + time.Second)
-		if res := f.authenticate(a.assert(at(o, origin))); reason(res) != CodeInvalid {
+		if res := f.authenticate(a.Assert(at(o, origin))); reason(res) != CodeInvalid {
 			t.Fatalf("expired: %+v", res.Reasons)
 		}
 	})
@@ -242,18 +243,18 @@ func TestMethodRefusals(t *testing.T) {
 		f, a := enrolled(t, "")
 		o := f.challenge()
 		f.userID = "43"
-		if res := f.authenticate(a.assert(at(o, origin))); reason(res) != CodeInvalid {
+		if res := f.authenticate(a.Assert(at(o, origin))); reason(res) != CodeInvalid {
 			t.Fatalf("other user: %+v", res.Reasons)
 		}
 	})
 	t.Run("clone refused and logged", func(t *testing.T) {
 		f, a := enrolled(t, "")
-		a.counter = 40
-		if res := f.authenticate(a.assert(at(f.challenge(), origin))); reason(res) != "" {
+		a.Counter = 40
+		if res := f.authenticate(a.Assert(at(f.challenge(), origin))); reason(res) != "" {
 			t.Fatalf("first: %+v", res.Reasons)
 		}
-		a.counter = 5
-		if res := f.authenticate(a.assert(at(f.challenge(), origin))); reason(res) != CodeInvalid {
+		a.Counter = 5
+		if res := f.authenticate(a.Assert(at(f.challenge(), origin))); reason(res) != CodeInvalid {
 			t.Fatalf("counter back: %+v", res.Reasons)
 		}
 		if len(f.logs) != 1 || !strings.Contains(f.logs[0], "cloned") || !strings.Contains(f.logs[0], "41 to 6") {
@@ -271,12 +272,12 @@ func TestMethodRefusals(t *testing.T) {
 	})
 	t.Run("user verification required", func(t *testing.T) {
 		f, a := enrolled(t, `{"userVerification":"required"}`)
-		a.flags = flagUP
+		a.Flags = softkey.FlagUP
 		o := f.challenge()
 		if o["userVerification"] != "required" {
 			t.Errorf("options %v", o)
 		}
-		if res := f.authenticate(a.assert(at(o, origin))); reason(res) != CodeInvalid {
+		if res := f.authenticate(a.Assert(at(o, origin))); reason(res) != CodeInvalid {
 			t.Fatalf("without UV: %+v", res.Reasons)
 		}
 	})
