@@ -250,6 +250,10 @@ describe('passkey authentication', () => {
       assertError(await authenticate(v.access, v.auth.get(o)), 401, 'PASSKEY_INVALID', `${what}, then the right answer`);
       ok(await authenticate(v.access, v.auth.get(await requestOptions(v.access))), `${what}: a fresh challenge works`);
     }
+    // The clone was logged (by the plugin, through the host's log), without key material.
+    const line = srv.logs.split('\n').find((l) => /cloned authenticator/.test(l));
+    assert.ok(line, `a log line about the clone:\n${srv.logs.slice(-2000)}`);
+    assert.match(line, /went from 11 to 1\b/);
   });
 
   test('another user\'s passkey does not authenticate this user', async () => {
