@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,8 @@ type instance struct {
 	stack []uint64
 	calls int
 	st    callState
+	// idleSince is when the instance went back to the pool last.
+	idleSince time.Time
 }
 
 // callState is what the core host functions see during one call.
@@ -357,6 +360,7 @@ func newPool(size int, mk func(context.Context) (*instance, error), discard func
 
 // seed adds an instance made outside get (the first one, made at load).
 func (p *pool) seed(inst *instance) {
+	inst.idleSince = time.Now()
 	p.mu.Lock()
 	p.idle = append(p.idle, inst)
 	p.mu.Unlock()
@@ -403,10 +407,29 @@ func (p *pool) put(inst *instance, discard bool) {
 		p.mu.Unlock()
 		p.discard(inst)
 	} else {
+		inst.idleSince = time.Now()
 		p.idle = append(p.idle, inst)
 		p.mu.Unlock()
 	}
 	<-p.sem
+}
+
+// dropIdle throws away the instances that went unused since before cutoff (the oldest sit at
+// the bottom of the stack: get takes the top) and returns how many it dropped. A plugin's
+// next call makes a new one.
+func (p *pool) dropIdle(cutoff time.Time) int {
+	p.mu.Lock()
+	n := 0
+	for n < len(p.idle) && p.idle[n].idleSince.Before(cutoff) {
+		n++
+	}
+	stale := slices.Clone(p.idle[:n])
+	p.idle = slices.Delete(p.idle, 0, n)
+	p.mu.Unlock()
+	for _, inst := range stale {
+		p.discard(inst)
+	}
+	return n
 }
 
 func (p *pool) live() int {

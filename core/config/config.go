@@ -125,6 +125,9 @@ type Config struct {
 	// DenyDomains extend the shipped list of forbidden mail domains ("*.example" for subdomains).
 	DenyDomains []string
 
+	// PluginIdleTimeout: a plugin instance unused this long is dropped (its memory freed) and
+	// made again at the next call. Default 5 minutes; 0 or negative keeps idle instances.
+	PluginIdleTimeout time.Duration
 	// PluginCache is the folder of the plugins' compilation cache. Default <data>/plugin-cache.
 	PluginCache string
 	// PluginGrants are the capabilities granted to plugins, as plugin id → capabilities. The
@@ -161,35 +164,36 @@ var NoticeEvents = []string{
 // Default returns the default configuration: the single source for --help and the README.
 func Default() Config {
 	return Config{
-		Addr:             "127.0.0.1:8080",
-		DataDir:          "./data",
-		Issuer:           "gatehouse",
-		DisplayName:      "Gatehouse",
-		Registration:     "closed",
-		LogLevel:         "info",
-		LogFormat:        "text",
-		RefreshTTL:       14 * 24 * time.Hour,
-		AccessTTL:        5 * time.Minute,
-		SudoTTL:          5 * time.Minute,
-		PartialTTL:       5 * time.Minute,
-		Argon2Memory:     19 * 1024,
-		Argon2Time:       2,
-		Argon2Threads:    1,
-		HashConcurrency:  runtime.NumCPU(),
-		HashQueueTimeout: 10 * time.Second,
-		BodyLimit:        16 * 1024,
-		ShutdownTimeout:  10 * time.Second,
-		MaxConns:         4096,
-		MaxConnsPerIP:    128,
-		PluginMaxSize:    64 << 20,
-		PasswordPolicies: []string{"password.default"},
-		Mailer:           "outbox",
-		SMTPFrom:         "gatehouse@localhost",
-		SMTPStartTLS:     "auto",
-		PublicURL:        "http://127.0.0.1:8080",
-		AuditRetention:   90 * 24 * time.Hour,
-		Notices:          append([]string{}, NoticeEvents...),
-		VerifyEmail:      "off",
+		Addr:              "127.0.0.1:8080",
+		DataDir:           "./data",
+		Issuer:            "gatehouse",
+		DisplayName:       "Gatehouse",
+		Registration:      "closed",
+		LogLevel:          "info",
+		LogFormat:         "text",
+		RefreshTTL:        14 * 24 * time.Hour,
+		AccessTTL:         5 * time.Minute,
+		SudoTTL:           5 * time.Minute,
+		PartialTTL:        5 * time.Minute,
+		Argon2Memory:      19 * 1024,
+		Argon2Time:        2,
+		Argon2Threads:     1,
+		HashConcurrency:   runtime.NumCPU(),
+		HashQueueTimeout:  10 * time.Second,
+		BodyLimit:         16 * 1024,
+		ShutdownTimeout:   10 * time.Second,
+		MaxConns:          4096,
+		MaxConnsPerIP:     128,
+		PluginMaxSize:     64 << 20,
+		PasswordPolicies:  []string{"password.default"},
+		Mailer:            "outbox",
+		SMTPFrom:          "gatehouse@localhost",
+		SMTPStartTLS:      "auto",
+		PublicURL:         "http://127.0.0.1:8080",
+		AuditRetention:    90 * 24 * time.Hour,
+		Notices:           append([]string{}, NoticeEvents...),
+		VerifyEmail:       "off",
+		PluginIdleTimeout: 5 * time.Minute,
 	}
 }
 
@@ -239,6 +243,7 @@ var settings = []setting{
 	list("trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (empty: the client is the TCP peer)", func(c *Config) *[]string { return &c.TrustedProxies }),
 	num("plugin-max-size", "GATEHOUSE_PLUGIN_MAX_SIZE", "largest .wasm file loaded from the plugins folder, in bytes", func(c *Config) *int { return &c.PluginMaxSize }),
 	str("plugins-dir", "GATEHOUSE_PLUGINS_DIR", "folder of extra .wasm plugins to load (empty: none)", func(c *Config) *string { return &c.PluginsDir }),
+	dur("plugin-idle-timeout", "GATEHOUSE_PLUGIN_IDLE_TIMEOUT", "a plugin instance unused this long is dropped, its memory freed, and made again at the next call (0: keep idle instances)", func(c *Config) *time.Duration { return &c.PluginIdleTimeout }),
 	str("plugin-cache", "GATEHOUSE_PLUGIN_CACHE", "folder of the plugins' compilation cache (empty: <data>/plugin-cache)", func(c *Config) *string { return &c.PluginCache }),
 	{flag: "plugin-grants", env: "GATEHOUSE_PLUGIN_GRANTS", usage: "capabilities granted to plugins: id=cap+cap;id=cap (e.g. mailer.httpapi=http; the first-party mailer.smtp, mailer.outbox and twofactor.totp get theirs without it)",
 		get: func(c *Config) string { return formatGrants(c.PluginGrants) },

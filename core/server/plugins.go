@@ -37,7 +37,7 @@ func (s *Server) openPlugins(ctx context.Context) error {
 		MaxFileSize:     int64(s.cfg.PluginMaxSize),
 		Observer:        metrics.ObservePluginCall,
 		RequestID:       reqctx.ID, // every plugin call of a request names it
-
+		IdleTimeout:     idleTimeout(s.cfg.PluginIdleTimeout),
 	})
 	if err != nil {
 		return err
@@ -160,4 +160,13 @@ func (s *Server) pluginsReady() error {
 // requiredPlugins are the plugin ids the configuration names.
 func (s *Server) requiredPlugins() []string {
 	return append(append([]string(nil), s.cfg.PasswordPolicies...), s.cfg.MailerPlugin())
+}
+
+// idleTimeout is the host's IdleTimeout for GATEHOUSE_PLUGIN_IDLE_TIMEOUT: 0 or less keeps idle
+// instances (the host's -1).
+func idleTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
