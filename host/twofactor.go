@@ -2,8 +2,8 @@ package host
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -76,7 +76,8 @@ func (m *TwoFactorMethod) Call(ctx context.Context, hook string, req abi.TwoFact
 	res, status, err := invoke[abi.TwoFactorResult](ctx, m.p, hook, &req, func(status abi.Status, r *abi.TwoFactorResult) error {
 		return m.checkOutput(hook, status, r)
 	})
-	return res, status == abi.StatusOK, err
+	// On error status is the zero Status, which is StatusOK: never an acceptance.
+	return res, err == nil && status == abi.StatusOK, err
 }
 
 // declaredParams keeps the setup-body pairs of the method's declared setup
