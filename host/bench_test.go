@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/host"
 	defaultpolicy "github.com/gatehouse/gatehouse/plugins/password-default/policy"
+	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/password"
 )
 

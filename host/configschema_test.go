@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
 )
 

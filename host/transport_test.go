@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/sdk/abi"
 )
 
 // The outbox capability through the ABI, from a hand-written WAT plugin

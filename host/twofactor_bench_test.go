@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/host"
 	"github.com/gatehouse/gatehouse/plugins/totp/totp"
+	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/twofactor"
 )
 

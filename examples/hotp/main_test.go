@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"os"
 	"regexp"
 	"testing"
 	"time"
@@ -20,15 +22,23 @@ var uriPattern = regexp.MustCompile(`^otpauth://hotp/Acme:jane@example\.com\?sec
 func TestHOTP(t *testing.T) {
 	wasm := sdktest.Build(t, ".")
 	sdktest.Conformance(t, wasm)
+	b, err := os.ReadFile(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := host.Inspect(context.Background(), b)
+	if err != nil || rep.Descriptor == nil || host.Challenges(*rep.Descriptor) {
+		t.Fatalf("hotp challenges, or its descriptor is unreadable: %+v %v", rep.Descriptor, err)
+	}
 	for _, m := range sdktest.TwoFactorModes(t, wasm) {
 		t.Run(m.Name, func(t *testing.T) {
 			info := m.Info
-			if info.Route != "hotp" || info.SummaryKey != "" || info.CodeField != "code" || info.CodeLength != 6 || info.Challenges ||
+			if info.Route != "hotp" || info.SummaryKey != "" || info.CodeField != "code" || info.CodeLength != 6 ||
 				info.Codes.Invalid != "HOTP_INVALID" || info.Codes.TooMany != "TOO_MANY_HOTP_CHECKS" || info.Codes.Uninitialized != "HOTP_UNINITIALIZED" {
 				t.Fatalf("metadata %+v", info)
 			}
-			enroll, err := m.Call(abi.HookTwoFactorEnroll, host.TwoFactorCall{Email: "jane@example.com", ServiceName: "Acme"})
-			if err != nil || !enroll.Accepted {
+			enroll, accepted, err := m.Call(abi.HookTwoFactorEnroll, abi.TwoFactorRequest{Email: "jane@example.com", ServiceName: "Acme"})
+			if err != nil || !accepted {
 				t.Fatalf("enroll: %+v %v", enroll, err)
 			}
 			match := uriPattern.FindStringSubmatch(enroll.URI)
@@ -49,20 +59,20 @@ func TestHOTP(t *testing.T) {
 			// step presents a code and checks the answer; it keeps the new state.
 			step := func(hook, c string, at time.Time, ok bool) {
 				t.Helper()
-				o, err := m.Call(hook, host.TwoFactorCall{Now: at, State: state, Code: c})
+				o, accepted, err := m.Call(hook, abi.TwoFactorRequest{Now: at.UnixNano(), State: state, Code: c})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if o.Accepted != ok {
-					t.Fatalf("code %s: accepted %v, want %v", c, o.Accepted, ok)
+				if accepted != ok {
+					t.Fatalf("code %s: accepted %v, want %v", c, accepted, ok)
 				}
 				if ok {
 					if o.ReplayKey == "" || keys[o.ReplayKey] {
 						t.Fatalf("replay key %q repeats or is empty", o.ReplayKey)
 					}
 					keys[o.ReplayKey] = true
-				} else if o.Reason != CodeInvalid {
-					t.Fatalf("denied with %q", o.Reason)
+				} else if o.Reasons[0].Code != CodeInvalid {
+					t.Fatalf("denied with %q", o.Reasons[0].Code)
 				}
 				if o.State == nil {
 					t.Fatal("no new state")
@@ -99,7 +109,7 @@ func TestHOTP(t *testing.T) {
 			step(verify, code(138), later, false)
 			step(verify, code(139), later, false)
 			step(verify, code(28), later, true)
-			if _, err := m.Call(verify, host.TwoFactorCall{Now: now, State: []byte{0xff}, Code: code(29)}); err == nil {
+			if _, _, err := m.Call(verify, abi.TwoFactorRequest{Now: now.UnixNano(), State: []byte{0xff}, Code: code(29)}); err == nil {
 				t.Fatal("an unreadable state did not fail the call")
 			}
 		})

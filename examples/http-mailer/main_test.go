@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
 )
 
@@ -89,7 +90,7 @@ func TestDeliver(t *testing.T) {
 		t.Run(mode.Name, func(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.to, func(t *testing.T) {
-					mail := host.Mail{MessageID: "0001-abc", From: "Gatehouse <gatehouse@example.com>", To: []string{tt.to},
+					mail := abi.DeliverRequest{MessageID: "0001-abc", From: "Gatehouse <gatehouse@example.com>", To: []string{tt.to},
 						Subject: "Réinitialisation", Text: "code 123456", HTML: "<p>code 123456</p>"}
 					err := mode.Deliver(context.Background(), mail)
 					checkOutcome(t, err, tt.code)
@@ -139,7 +140,7 @@ func checkOutcome(t *testing.T, err error, code string) {
 func TestOperatorSettings(t *testing.T) {
 	api := newAPIServer(t)
 	wasm := sdktest.Build(t, ".")
-	mail := host.Mail{MessageID: "m2", From: "gatehouse@example.com", To: []string{"ann@example.com"}, Subject: "s", Text: "t"}
+	mail := abi.DeliverRequest{MessageID: "m2", From: "gatehouse@example.com", To: []string{"ann@example.com"}, Subject: "s", Text: "t"}
 	t.Run("no such connection", func(t *testing.T) {
 		h, _ := sdktest.Load(t, wasm, host.Config{Grants: map[string][]string{info.ID: {"http"}}})
 		m, err := h.Mailer(info.ID)

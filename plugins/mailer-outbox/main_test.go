@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
 )
 
@@ -28,7 +29,7 @@ func TestDeliver(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.Name, func(t *testing.T) {
 			id := "0000018c-" + mode.Name
-			m := host.Mail{MessageID: id, From: "gatehouse@example.com", To: []string{"ann@example.com"}, Subject: "Code", Text: "123456"}
+			m := abi.DeliverRequest{MessageID: id, From: "gatehouse@example.com", To: []string{"ann@example.com"}, Subject: "Code", Text: "123456"}
 			for i := 0; i < 2; i++ {
 				if err := mode.Deliver(context.Background(), m); err != nil {
 					t.Fatalf("delivery %d: %v", i, err)
@@ -72,7 +73,7 @@ func TestNoFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	var pe *host.PluginError
-	err = m.Deliver(context.Background(), host.Mail{MessageID: "m", From: "a@example.com", To: []string{"b@example.com"}, Subject: "s", Text: "t"})
+	err = m.Deliver(context.Background(), abi.DeliverRequest{MessageID: "m", From: "a@example.com", To: []string{"b@example.com"}, Subject: "s", Text: "t"})
 	if !errors.As(err, &pe) || pe.Code != host.CodeRetry {
 		t.Fatalf("Deliver: %v, want PLUGIN_RETRY", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
 )
 
@@ -55,7 +56,7 @@ func TestDeliver(t *testing.T) {
 					if from == "" {
 						from = "Gatehouse <gatehouse@example.com>"
 					}
-					err := mode.Deliver(context.Background(), host.Mail{MessageID: "0000018c-ab12", From: from, To: []string{tt.to},
+					err := mode.Deliver(context.Background(), abi.DeliverRequest{MessageID: "0000018c-ab12", From: from, To: []string{tt.to},
 						Subject: "Réinitialisez votre mot de passe", Text: "Votre code : 123456\n.ligne avec un point", HTML: "<p>Votre code : <b>123456</b></p>"})
 					checkOutcome(t, err, tt.code)
 					got := srv.Messages()[before:]

@@ -41,16 +41,18 @@ func TestTOTP(t *testing.T) {
 	} else if rep, err := host.Inspect(context.Background(), raw); err != nil || strings.Join(rep.Capabilities, ",") != "crypto" ||
 		strings.Join(rep.Descriptor.Capabilities, ",") != "crypto" {
 		t.Fatalf("capabilities: %+v %v", rep, err)
+	} else if host.Challenges(*rep.Descriptor) {
+		t.Fatal("totp declares twofactor_challenge")
 	}
 	for _, m := range sdktest.TwoFactorModes(t, wasm) {
 		t.Run(m.Name, func(t *testing.T) {
 			info := m.Info
-			if info.Route != "totp" || info.SummaryKey != "totp" || info.CodeField != "totp" || info.CodeLength != 6 || info.Challenges || info.Weak ||
-				coretf.Codes(info.Codes) != coretf.TOTPInfo.Codes || info.ReplayWindow != coretf.TOTPInfo.ReplayWindow {
+			if info.Route != "totp" || info.SummaryKey != "totp" || info.CodeField != "totp" || info.CodeLength != 6 || info.Weak ||
+				coretf.Codes(info.Codes) != coretf.TOTPInfo.Codes || time.Duration(info.ReplayWindowSeconds)*time.Second != coretf.TOTPInfo.ReplayWindow {
 				t.Fatalf("metadata %+v", info)
 			}
-			enroll, err := m.Call(abi.HookTwoFactorEnroll, host.TwoFactorCall{UserID: "7", Email: "jane@example.com", ServiceName: "Acme Portal"})
-			if err != nil || !enroll.Accepted {
+			enroll, accepted, err := m.Call(abi.HookTwoFactorEnroll, abi.TwoFactorRequest{UserID: "7", Email: "jane@example.com", ServiceName: "Acme Portal"})
+			if err != nil || !accepted {
 				t.Fatalf("enroll: %+v %v", enroll, err)
 			}
 			match := urlPattern.FindStringSubmatch(enroll.URI)
@@ -63,8 +65,8 @@ func TestTOTP(t *testing.T) {
 			if u, _ := url.Parse(enroll.URI); u.Query().Get("issuer") != "Acme Portal" {
 				t.Fatalf("issuer %q", u.Query().Get("issuer"))
 			}
-			again, _ := m.Call(abi.HookTwoFactorEnroll, host.TwoFactorCall{Email: "jane@example.com", ServiceName: "Acme Portal"})
-			if string(again.State) == string(enroll.State) {
+			again, _, err := m.Call(abi.HookTwoFactorEnroll, abi.TwoFactorRequest{Email: "jane@example.com", ServiceName: "Acme Portal"})
+			if err != nil || string(again.State) == string(enroll.State) {
 				t.Fatal("two enrolments made the same secret")
 			}
 
@@ -93,12 +95,12 @@ func TestTOTP(t *testing.T) {
 						if tt.name == "wrong" && tt.code == code(t, secret, step) {
 							t.Skip("the random secret's code is 000000")
 						}
-						o, err := m.Call(hook, host.TwoFactorCall{Now: now, State: []byte(secret), Code: tt.code})
+						o, accepted, err := m.Call(hook, abi.TwoFactorRequest{Now: now.UnixNano(), State: []byte(secret), Code: tt.code})
 						if err != nil {
 							t.Fatal(err)
 						}
-						if o.Accepted != tt.ok {
-							t.Fatalf("accepted %v, want %v (%+v)", o.Accepted, tt.ok, o)
+						if accepted != tt.ok {
+							t.Fatalf("accepted %v, want %v (%+v)", accepted, tt.ok, o)
 						}
 						if o.State != nil {
 							t.Fatalf("the state changed: %q", o.State)
@@ -107,14 +109,14 @@ func TestTOTP(t *testing.T) {
 							if o.ReplayKey != strconv.FormatUint(tt.replay, 10) {
 								t.Fatalf("replay key %q, want step %d", o.ReplayKey, tt.replay)
 							}
-						} else if o.Reason != totp.CodeInvalid || o.Message != totp.MsgInvalid || o.ReplayKey != "" {
+						} else if len(o.Reasons) == 0 || o.Reasons[0].Code != totp.CodeInvalid || o.Reasons[0].Message != totp.MsgInvalid || o.ReplayKey != "" {
 							t.Fatalf("denial %+v", o)
 						}
 					})
 				}
 			}
-			o, err := m.Call(abi.HookTwoFactorVerify, host.TwoFactorCall{Now: now, State: []byte("not base32!"), Code: "123456"})
-			if err != nil || o.Accepted || o.Reason != totp.CodeInvalid {
+			o, accepted, err := m.Call(abi.HookTwoFactorVerify, abi.TwoFactorRequest{Now: now.UnixNano(), State: []byte("not base32!"), Code: "123456"})
+			if err != nil || accepted || o.Reasons[0].Code != totp.CodeInvalid {
 				t.Fatalf("corrupt secret: %+v %v", o, err)
 			}
 		})

@@ -128,7 +128,7 @@ func TestPasswordDefaultIdentical(t *testing.T) {
 	for _, pw := range passwords {
 		for _, f := range fields {
 			for _, e := range emails {
-				in := host.PasswordCheck{Password: pw, Email: e, Field: f, ServiceName: "Gatehouse", RequestID: "req-1"}
+				in := abi.PasswordCheckRequest{Password: pw, Email: e, Field: f, ServiceName: "Gatehouse", RequestID: "req-1"}
 				gv, gerr := goPP.Check(ctx, in)
 				av, aerr := asPP.Check(ctx, in)
 				if !reflect.DeepEqual(gv, av) || errString(gerr, p) != errString(aerr, p) {
@@ -151,6 +151,23 @@ func TestFirstPartyASConformance(t *testing.T) {
 }
 
 // twoFactorPair returns the Go and AS methods of a pair.
+// outcome is one twofactor call's answer as a value to compare: the result (zero after an
+// error) and whether the plugin accepted.
+type outcome struct {
+	abi.TwoFactorResult
+	Accepted bool
+}
+
+// call2FA runs hook on m and returns its answer as an outcome.
+func call2FA(ctx context.Context, m *host.TwoFactorMethod, hook string, in abi.TwoFactorRequest) (outcome, error) {
+	res, accepted, err := m.Call(ctx, hook, in)
+	o := outcome{Accepted: accepted}
+	if res != nil {
+		o.TwoFactorResult = *res
+	}
+	return o, err
+}
+
 func twoFactorPair(t *testing.T, p *pair) (goM, asM *host.TwoFactorMethod) {
 	t.Helper()
 	var err error
@@ -177,18 +194,18 @@ func TestTOTPIdentical(t *testing.T) {
 		{"Gatehouse", "user@example.com"}, {"My Service", "a+b@example.com"}, {"Ünïcödé & Co", "jöns@example.org"},
 		{"a/b?c#d", "x y@z"}, {"", ""}, {"100% $ : = @ ~", "semi;colon,comma@example.com"},
 	} {
-		in := host.TwoFactorCall{Email: u.email, ServiceName: u.service, UserID: "u1", RequestID: "r1"}
-		g, gerr := goM.Enroll(ctx, in)
-		a, aerr := asM.Enroll(ctx, in)
+		in := abi.TwoFactorRequest{Email: u.email, ServiceName: u.service, UserID: "u1", RequestID: "r1"}
+		g, gerr := call2FA(ctx, goM, abi.HookTwoFactorEnroll, in)
+		a, aerr := call2FA(ctx, asM, abi.HookTwoFactorEnroll, in)
 		if gerr != nil || aerr != nil {
 			t.Fatalf("enroll %+v: go %v, as %v", u, gerr, aerr)
 		}
-		for _, o := range []host.TwoFactorOutcome{g, a} {
+		for _, o := range []outcome{g, a} {
 			if len(o.State) != 32 || strings.Trim(string(o.State), "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
 				t.Fatalf("enroll %+v: state %q is not 160 bits of base32", u, o.State)
 			}
 		}
-		for _, o := range []host.TwoFactorOutcome{g, a} {
+		for _, o := range []outcome{g, a} {
 			if o.Secret != string(o.State) {
 				t.Fatalf("enroll %+v: secret %q is not the state %q", u, o.Secret, o.State)
 			}
@@ -209,7 +226,8 @@ func TestTOTPIdentical(t *testing.T) {
 		"A", "AB", "ABCD", "ABCDE", "ABCDEFG", "", "=", "========", "AB=CD", "JBSWY3DPEHPK3PX1", "JBSWY3DPEHPK3PX8",
 		"jbswy3dpehpk3pxı", "JBSWY3DPEHPK3PXſ", "\xff\xfeJBSWY3DP", "JBSWY3DPEHPK3PXP\xff", "ÉÉÉÉÉÉÉÉ", "JBSWY3DPEHPK3PXP\n=======")
 	times := []time.Time{
-		time.Unix(0, 0), time.Unix(10, 0), time.Unix(29, 999999999), time.Unix(30, 0), time.Unix(59, 0), time.Unix(60, 0),
+		// The epoch's first nanosecond: a request's Now of 0 is the host's clock.
+		time.Unix(0, 1), time.Unix(10, 0), time.Unix(29, 999999999), time.Unix(30, 0), time.Unix(59, 0), time.Unix(60, 0),
 		time.Unix(-1, 0), time.Unix(-31, 5), time.Unix(1111111109, 0), time.Unix(1234567890, 0), time.Unix(1700000000, 123456789),
 		time.Unix(2000000000, 0), time.Unix(20000000000, 0),
 	}
@@ -225,17 +243,10 @@ func TestTOTPIdentical(t *testing.T) {
 				}
 			}
 			for _, code := range codes {
-				in := host.TwoFactorCall{Now: now, Email: "user@example.com", ServiceName: "Gatehouse", UserID: "u1", State: []byte(st), Code: code}
-				for _, hook := range []string{"activate", "verify"} {
-					var g, a host.TwoFactorOutcome
-					var gerr, aerr error
-					if hook == "activate" {
-						g, gerr = goM.Activate(ctx, in)
-						a, aerr = asM.Activate(ctx, in)
-					} else {
-						g, gerr = goM.Verify(ctx, in)
-						a, aerr = asM.Verify(ctx, in)
-					}
+				in := abi.TwoFactorRequest{Now: now.UnixNano(), Email: "user@example.com", ServiceName: "Gatehouse", UserID: "u1", State: []byte(st), Code: code}
+				for _, hook := range []string{abi.HookTwoFactorActivate, abi.HookTwoFactorVerify} {
+					g, gerr := call2FA(ctx, goM, hook, in)
+					a, aerr := call2FA(ctx, asM, hook, in)
 					calls++
 					if a.Accepted {
 						accepted++
@@ -268,13 +279,14 @@ func emailOTPState(email, code string, expires int64, tries uint64) []byte {
 // the template, a fresh 6-digit code in Code, ExpiresMinutes 10, and the state of that code
 // expiring 10 minutes after now with no tries. It returns the outcome with the code replaced
 // by "<code>", so the Go and AS outcomes can be compared.
-func sentCode(t *testing.T, who string, o host.TwoFactorOutcome, template, to string, now time.Time) host.TwoFactorOutcome {
+func sentCode(t *testing.T, who string, o outcome, template, to string, now time.Time) outcome {
 	t.Helper()
 	if len(o.Messages) != 1 {
 		t.Fatalf("%s: %d messages", who, len(o.Messages))
 	}
 	m := o.Messages[0]
-	code := m.Vars["Code"]
+	vars := sdktest.Pairs(m.Vars)
+	code := vars["Code"]
 	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
 		t.Fatalf("%s: code %q", who, code)
 	}
@@ -282,11 +294,11 @@ func sentCode(t *testing.T, who string, o host.TwoFactorOutcome, template, to st
 	if !bytes.Equal(o.State, want) {
 		t.Fatalf("%s: state %x, want %x", who, o.State, want)
 	}
-	if m.Template != template || m.To != to || m.Vars["ExpiresMinutes"] != "10" || len(m.Vars) != 2 {
+	if m.Template != template || m.To != to || vars["ExpiresMinutes"] != "10" || len(vars) != 2 || len(m.Vars) != 4 {
 		t.Fatalf("%s: message %+v", who, m)
 	}
 	o.State = nil
-	o.Messages = []host.TwoFactorMessage{{Template: m.Template, To: m.To, Vars: map[string]string{"Code": "<code>", "ExpiresMinutes": "10"}}}
+	o.Messages = []abi.Message{{Template: m.Template, To: m.To, Vars: []string{"Code", "<code>", "ExpiresMinutes", "10"}}}
 	return o
 }
 
@@ -300,12 +312,12 @@ func TestEmailOTPIdentical(t *testing.T) {
 
 	// enroll: with each address, and without one.
 	for _, addr := range append(addresses, "") {
-		in := host.TwoFactorCall{Now: now, Email: "account@example.com", ServiceName: "Gatehouse", UserID: "u1", Params: map[string]string{"email": addr}}
+		in := abi.TwoFactorRequest{Now: now.UnixNano(), Email: "account@example.com", ServiceName: "Gatehouse", UserID: "u1", Params: []string{"email", addr}}
 		if addr == "" {
 			in.Params = nil
 		}
-		g, gerr := goM.Enroll(ctx, in)
-		a, aerr := asM.Enroll(ctx, in)
+		g, gerr := call2FA(ctx, goM, abi.HookTwoFactorEnroll, in)
+		a, aerr := call2FA(ctx, asM, abi.HookTwoFactorEnroll, in)
 		if errString(gerr, p) != errString(aerr, p) {
 			t.Fatalf("enroll %q: go %v, as %v", addr, gerr, aerr)
 		}
@@ -336,14 +348,15 @@ func TestEmailOTPIdentical(t *testing.T) {
 		}
 	}
 	codes := []string{"042042", "123456", "000000", "42042", "0420420", "", "12345é", "04204２"}
-	times := []time.Time{now, now.Add(10*time.Minute - 1), now.Add(10 * time.Minute), now.Add(time.Hour), time.Unix(0, 0)}
+	// The last is the epoch's first nanosecond: a request's Now of 0 is the host's clock.
+	times := []time.Time{now, now.Add(10*time.Minute - 1), now.Add(10 * time.Minute), now.Add(time.Hour), time.Unix(0, 1)}
 	calls, accepted := 0, 0
 	for _, st := range states {
 		for _, at := range times {
 			// challenge: a new code for the state's address.
-			in := host.TwoFactorCall{Now: at, Email: "account@example.com", UserID: "u1", State: st}
-			g, gerr := goM.Challenge(ctx, in)
-			a, aerr := asM.Challenge(ctx, in)
+			in := abi.TwoFactorRequest{Now: at.UnixNano(), Email: "account@example.com", UserID: "u1", State: st}
+			g, gerr := call2FA(ctx, goM, abi.HookTwoFactorChallenge, in)
+			a, aerr := call2FA(ctx, asM, abi.HookTwoFactorChallenge, in)
 			if errString(gerr, p) != errString(aerr, p) {
 				t.Fatalf("challenge state %x: go %v, as %v", st, gerr, aerr)
 			}
@@ -363,16 +376,9 @@ func TestEmailOTPIdentical(t *testing.T) {
 			}
 			for _, code := range codes {
 				in.Code = code
-				for _, hook := range []string{"activate", "verify"} {
-					var g, a host.TwoFactorOutcome
-					var gerr, aerr error
-					if hook == "activate" {
-						g, gerr = goM.Activate(ctx, in)
-						a, aerr = asM.Activate(ctx, in)
-					} else {
-						g, gerr = goM.Verify(ctx, in)
-						a, aerr = asM.Verify(ctx, in)
-					}
+				for _, hook := range []string{abi.HookTwoFactorActivate, abi.HookTwoFactorVerify} {
+					g, gerr := call2FA(ctx, goM, hook, in)
+					a, aerr := call2FA(ctx, asM, hook, in)
 					calls++
 					if a.Accepted {
 						accepted++
@@ -407,13 +413,13 @@ func TestEmbeddedASModulesAreTheCommittedOnes(t *testing.T) {
 // mailCases are the messages both implementations of a mailer deliver: plain and multipart,
 // long and unicode subjects and names, every line-end form and quoted-printable edge, odd
 // message ids, and addresses the composer refuses.
-func mailCases() []host.Mail {
+func mailCases() []abi.DeliverRequest {
 	long := strings.Repeat("0123456789", 9)
 	from := "Gatehouse <gatehouse@example.com>"
 	to := []string{"user@example.com"}
-	var ms []host.Mail
+	var ms []abi.DeliverRequest
 	add := func(id, from string, to []string, subject, text, html string) {
-		ms = append(ms, host.Mail{MessageID: id, From: from, To: to, Subject: subject, Text: text, HTML: html})
+		ms = append(ms, abi.DeliverRequest{MessageID: id, From: from, To: to, Subject: subject, Text: text, HTML: html})
 	}
 	add("m1", from, to, "Your code", "Your code is 123456.\nIt expires in 10 minutes.\n", "")
 	add("m2", from, to, "Your code", "Text part\r\n", "<p>HTML part</p>\n")
@@ -534,7 +540,7 @@ func TestMailerSMTPIdentical(t *testing.T) {
 	ctx := context.Background()
 	sent, refused := 0, 0
 	seen := map[string]bool{}
-	deliver := func(m host.Mail, what string) {
+	deliver := func(m abi.DeliverRequest, what string) {
 		t.Helper()
 		before := [2]int{len(relays[0].Messages()), len(relays[1].Messages())}
 		gerr := goM.Deliver(ctx, m)

@@ -16,6 +16,17 @@
 //	bigreplay   a replay key over 128 bytes     manypublic  9 public pairs
 //	pathtemplate a template name that is a path
 //
+// ABI v1.2 output (the descriptor declares client data field "publicKey"):
+//
+//	clientdata  client data {"publicKey": {...}} (proper from enroll and challenge)
+//	cdarray     client data that is a JSON array     cdnull      client data that is JSON null
+//	cdundeclared client data with an undeclared property  bigclientdata client data over 64 KiB
+//	summary     a summary {"credentials": [...]} (proper from activate and verify)
+//	summarydone a summary with the reserved "completedAt"  bigsummary  a summary over 8 KiB
+//	unique      unique keys k1, k2 (proper from an accepted activate)
+//	uniquedenied a denial with a unique key          manyunique  33 unique keys
+//	longunique  a unique key over 128 bytes          emptyunique an empty unique key
+//
 // It uses sdk.Register with raw handlers, so it can write any bytes. The
 // tests build it with sdktest.Build (testdata is outside `./...`).
 package main
@@ -33,7 +44,8 @@ import (
 func init() {
 	hooks := []string{abi.HookTwoFactorEnroll, abi.HookTwoFactorActivate, abi.HookTwoFactorChallenge, abi.HookTwoFactorVerify}
 	desc := sdk.Info{ID: "twofactor.chaos", Name: "chaos", Version: "0.0.1", Codes: []string{"CHAOS_INVALID"}}.Descriptor(abi.KindTwoFactor, hooks...)
-	desc.TwoFactor = &abi.TwoFactorInfo{CodeField: "code", SetupFields: []string{"mode"}, Codes: abi.TwoFactorCodes{TooManySends: "TOO_MANY_CHAOS_MAILS"}, ReplayWindowSeconds: 60}
+	desc.TwoFactor = &abi.TwoFactorInfo{CodeField: "code", SetupFields: []string{"mode"}, Codes: abi.TwoFactorCodes{TooManySends: "TOO_MANY_CHAOS_MAILS"}, ReplayWindowSeconds: 60,
+		ClientDataFields: []string{"publicKey"}}
 	handlers := map[string]func(in, out []byte) (abi.Status, []byte){}
 	for _, h := range hooks {
 		handlers[h] = func(in, out []byte) (abi.Status, []byte) { return handle(h, in, out) }
@@ -116,6 +128,34 @@ func handle(hook string, in, out []byte) (abi.Status, []byte) {
 		for i := range 9 {
 			res.Public = append(res.Public, "k"+strconv.Itoa(i), "v")
 		}
+	case "clientdata":
+		res.ClientData = []byte(`{"publicKey": {"challenge": "Y2hhb3M", "timeout": 60000}}`)
+	case "cdarray":
+		res.ClientData = []byte(`[{"publicKey": 1}]`)
+	case "cdnull":
+		res.ClientData = []byte(`null`)
+	case "cdundeclared":
+		res.ClientData = []byte(`{"publicKey": {}, "qr": "data:image/png;base64,AAAA"}`)
+	case "bigclientdata":
+		res.ClientData = []byte(`{"publicKey": "` + strings.Repeat("x", 64<<10) + `"}`)
+	case "summary":
+		res.Summary = []byte(`{"credentials": [{"name": "laptop"}]}`)
+	case "summarydone":
+		res.Summary = []byte(`{"credentials": [], "completedAt": 1}`)
+	case "bigsummary":
+		res.Summary = []byte(`{"credentials": "` + strings.Repeat("x", 8<<10) + `"}`)
+	case "unique":
+		res.UniqueKeys = []string{"k1", "k2"}
+	case "uniquedenied":
+		res, status = abi.TwoFactorResult{Reasons: []abi.Reason{{Code: "CHAOS_INVALID", Message: "Wrong code"}}, UniqueKeys: []string{"k1"}}, abi.StatusDenied
+	case "manyunique":
+		for i := range 33 {
+			res.UniqueKeys = append(res.UniqueKeys, "k"+strconv.Itoa(i))
+		}
+	case "longunique":
+		res.UniqueKeys = []string{strings.Repeat("k", 129)}
+	case "emptyunique":
+		res.UniqueKeys = []string{"k1", ""}
 	default:
 		res, status = abi.TwoFactorResult{Reasons: []abi.Reason{{Code: "CHAOS_INVALID", Message: "Unknown mode"}}}, abi.StatusDenied
 	}
