@@ -96,7 +96,7 @@ func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 	}
 	routes := []*Route{
 		{Method: "POST", Path: base + "/setup", Summary: "Set up or reset " + id, Auth: auth.SudoOrAccess, Body: setupBody, Query: MailQuery,
-			OK: setupDoc(info),
+			OK:     setupDoc(info),
 			Errors: setupErrors(info),
 			Handle: func(req *Request) (Response, error) {
 				params := map[string]string{}
