@@ -48,18 +48,18 @@ func TwoFactorRoutes(tf *twofactor.Service) []*Route {
 		routes = append(routes, methodRoutes(tf, info)...)
 	}
 	return append(routes,
-		&Route{Method: "POST", Path: "/user/2fa/recovery-code/authenticate", Summary: "Verify a recovery code (it is used up)", Auth: auth.AccessOrPartial, Body: recoveryCodeBody,
-			OK:     Doc{Description: "a sudo token; with a partial token also the access and refresh tokens", Example: twofactor.Tokens{AccessToken: "...", RefreshToken: "...", SudoToken: "..."}},
+		&Route{Method: "POST", Path: "/user/2fa/recovery-code/authenticate", Summary: "Verify a recovery code (it is used up)", Auth: auth.AccessOrPartial, Body: recoveryCodeBody, Query: MailQuery,
+			OK:     Doc{Description: "a sudo token; with a partial token also the access and refresh tokens; the account's address gets a notice", Example: twofactor.Tokens{AccessToken: "...", RefreshToken: "...", SudoToken: "..."}},
 			Errors: map[int][]string{401: {twofactor.CodeRecoveryInvalid}, 409: {twofactor.CodeRecoveryUninitialized}, 429: {twofactor.CodeTooManyRecovery}},
 			Handle: func(req *Request) (Response, error) {
-				t, err := tf.RecoveryAuthenticate(req.Principal, req.Body["recoveryCode"])
+				t, err := tf.RecoveryAuthenticate(req.Ctx, req.Principal, req.Body["recoveryCode"])
 				return Response{JSON: t}, err
 			}},
-		&Route{Method: "POST", Path: "/user/2fa/recovery-code/reset", Summary: "Replace the recovery codes", Auth: auth.Sudo, Body: emptyBody,
-			OK:     Doc{Description: "10 new recovery codes; the old ones stop working", Example: map[string][]string{"recoveryCodes": {"..."}}},
+		&Route{Method: "POST", Path: "/user/2fa/recovery-code/reset", Summary: "Replace the recovery codes", Auth: auth.Sudo, Body: emptyBody, Query: MailQuery,
+			OK:     Doc{Description: "10 new recovery codes; the old ones stop working; the account's address gets a notice", Example: map[string][]string{"recoveryCodes": {"..."}}},
 			Errors: map[int][]string{409: {twofactor.Code2FADisabled}},
 			Handle: func(req *Request) (Response, error) {
-				codes, err := tf.RecoveryReset(req.Principal)
+				codes, err := tf.RecoveryReset(req.Ctx, req.Principal)
 				return Response{JSON: map[string][]string{"recoveryCodes": codes}}, err
 			}},
 		&Route{Method: "GET", Path: "/user/2fa/recovery-code/next-guess", Summary: "Time until the next recovery code guess", Auth: auth.AccessOrPartial,
@@ -111,8 +111,8 @@ func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 				}
 				return Response{JSON: res}, nil
 			}},
-		{Method: "POST", Path: base + "/enable", Summary: "Activate " + id + " with its first code", Auth: enableAuth, Body: codeBody,
-			OK:     Doc{Description: "the recovery codes when this is the first active method, else []" + enableNote, Example: map[string][]string{"recoveryCodes": {"..."}}},
+		{Method: "POST", Path: base + "/enable", Summary: "Activate " + id + " with its first code", Auth: enableAuth, Body: codeBody, Query: MailQuery,
+			OK:     Doc{Description: "the recovery codes when this is the first active method, else []" + enableNote + "; the account's address gets a notice", Example: map[string][]string{"recoveryCodes": {"..."}}},
 			Errors: enableErrors(info),
 			Handle: func(req *Request) (Response, error) {
 				codes, err := tf.Enable(req.Ctx, req.Principal, id, req.Body[info.CodeField])
@@ -132,10 +132,10 @@ func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 				d, err := tf.NextGuess(req.Ctx, req.Principal, id)
 				return Response{JSON: duration(d)}, err
 			}},
-		{Method: "DELETE", Path: base, Summary: "Deactivate " + id, Auth: auth.Sudo,
-			OK:     Doc{Description: "null; the last active method turns 2FA off and deletes the recovery codes"},
+		{Method: "DELETE", Path: base, Summary: "Deactivate " + id, Auth: auth.Sudo, Query: MailQuery,
+			OK:     Doc{Description: "null; the last active method turns 2FA off and deletes the recovery codes; the account's address gets a notice"},
 			Errors: map[int][]string{409: {c.AlreadyInactive}},
-			Handle: func(req *Request) (Response, error) { return Response{}, tf.Delete(req.Principal, id) }},
+			Handle: func(req *Request) (Response, error) { return Response{}, tf.Delete(req.Ctx, req.Principal, id) }},
 	}
 	if info.Challenges {
 		routes = append(routes, &Route{Method: "GET", Path: base + "/next-email", Summary: "Time until the next " + id + " email may be sent", Auth: auth.AccessOrPartial,

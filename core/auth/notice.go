@@ -71,7 +71,7 @@ func (s *Service) noticeMail(ctx context.Context, event, email string, extra map
 // off. extra adds template variables (Method: the 2FA method's id). Call it in the transaction
 // that commits the change.
 func (s *Service) Notify(ctx context.Context, txn store.Txn, event string, userID uint64, extra map[string]string) error {
-	if !s.noticeOn(event) {
+	if !s.noticeOn(event) || s.Mail == nil {
 		return nil
 	}
 	acct, err := account.Get(txn, userID)
@@ -84,7 +84,7 @@ func (s *Service) Notify(ctx context.Context, txn store.Txn, event string, userI
 // NotifyAddress queues event's notice to email in txn, unless that notice is off: for a change
 // after which the account's address is not the one to tell (an address change, a deletion).
 func (s *Service) NotifyAddress(ctx context.Context, txn store.Txn, event, email string, extra map[string]string) error {
-	if !s.noticeOn(event) {
+	if !s.noticeOn(event) || s.Mail == nil {
 		return nil
 	}
 	return s.Mail.Enqueue(txn, s.noticeMail(ctx, event, email, extra))

@@ -179,7 +179,7 @@ func TestAdditiveMethod(t *testing.T) {
 	}
 	_, err = f.svc.Enable(ctx, other, "keyring", `{"id":"k1"}`)
 	wantStatus(t, err, 401, "KEYRING_INVALID")
-	if err := f.svc.Delete(sudo, "keyring"); err != nil {
+	if err := f.svc.Delete(ctx, sudo, "keyring"); err != nil {
 		t.Fatal(err)
 	}
 	f.now = f.now.Add(time.Hour) // past the wrong guess's wait

@@ -167,6 +167,10 @@ func TestMethodMailsOnlyTheUsersAddresses(t *testing.T) {
 	if _, err := f.svc.Enable(ctx, f.user, "email-otp", "123456"); err != nil {
 		t.Fatal(err)
 	}
+	// The activation's security notice goes to the account's own address.
+	if got := m.queued[2]; got.To != "u@example.com" || got.Purpose != "notice-2fa-enabled" || got.Vars["Method"] != "email-otp" {
+		t.Fatalf("activation notice %+v", got)
+	}
 
 	// The challenge may mail the address of the active setup and the account's, nothing else:
 	// not the address the method shows in GET /user/2fa.
@@ -174,13 +178,13 @@ func TestMethodMailsOnlyTheUsersAddresses(t *testing.T) {
 	for _, evil := range []string{"attacker@evil.example", "shown@evil.example", ""} {
 		to = func(string, Request) string { return evil }
 		_, err := f.svc.Challenge(ctx, f.user, "email-otp", MailContext{})
-		refused(t, err, 2)
+		refused(t, err, 3)
 	}
 	to = func(string, Request) string { return "SECOND@example.com" }
 	if _, err := f.svc.Challenge(ctx, f.user, "email-otp", MailContext{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := m.queued[2]; got.To != "second@example.com" || got.Purpose != mail.PurposeEmailOTPChallenge {
+	if got := m.queued[3]; got.To != "second@example.com" || got.Purpose != mail.PurposeEmailOTPChallenge {
 		t.Fatalf("challenge queued %+v", got)
 	}
 }

@@ -750,9 +750,11 @@ func (s *Service) Enable(ctx context.Context, p auth.Principal, methodID, code s
 			return err
 		}
 		if len(active) == 0 {
-			codes, err = s.Recovery.Generate(txn, p.UserID, s.Now())
+			if codes, err = s.Recovery.Generate(txn, p.UserID, s.Now()); err != nil {
+				return err
+			}
 		}
-		return err
+		return s.Auth.Notify(ctx, txn, auth.NoticeTwoFactorEnabled, p.UserID, map[string]string{"Method": info.ID})
 	})
 	if err != nil {
 		return nil, err
@@ -917,8 +919,8 @@ func (s *Service) NextGuess(ctx context.Context, p auth.Principal, methodID stri
 }
 
 // Delete deactivates a method; deactivating the last one turns 2FA off and deletes the
-// recovery codes.
-func (s *Service) Delete(p auth.Principal, methodID string) error {
+// recovery codes. The account's address gets a notice (ctx: the request's language and IP).
+func (s *Service) Delete(ctx context.Context, p auth.Principal, methodID string) error {
 	_, info, err := s.method(methodID)
 	if err != nil {
 		return err
@@ -943,6 +945,9 @@ func (s *Service) Delete(p auth.Principal, methodID string) error {
 		if err := txn.Delete(activeKey(p.UserID, info.ID)); err != nil {
 			return err
 		}
+		if err := s.Auth.Notify(ctx, txn, auth.NoticeTwoFactorDisabled, p.UserID, map[string]string{"Method": info.ID}); err != nil {
+			return err
+		}
 		if still, err := s.HasActiveMethod(txn, p.UserID); err != nil || still {
 			return err
 		}
@@ -950,8 +955,9 @@ func (s *Service) Delete(p auth.Principal, methodID string) error {
 	})
 }
 
-// RecoveryAuthenticate uses up one recovery code and mints the tokens.
-func (s *Service) RecoveryAuthenticate(p auth.Principal, code string) (Tokens, error) {
+// RecoveryAuthenticate uses up one recovery code and mints the tokens; the account's address
+// gets a notice.
+func (s *Service) RecoveryAuthenticate(ctx context.Context, p auth.Principal, code string) (Tokens, error) {
 	if err := s.Store.View(func(txn store.Txn) error {
 		_, err := recovery.Get(txn, p.UserID)
 		if errors.Is(err, recovery.ErrNone) {
@@ -985,6 +991,9 @@ func (s *Service) RecoveryAuthenticate(p auth.Principal, code string) (Tokens, e
 				}
 				return err
 			}
+			if err := s.Auth.Notify(ctx, txn, auth.NoticeRecoveryCodeUsed, p.UserID, nil); err != nil {
+				return err
+			}
 			return s.finishLogin(txn, p)
 		}, nil
 	})
@@ -995,8 +1004,9 @@ func (s *Service) RecoveryAuthenticate(p auth.Principal, code string) (Tokens, e
 	return s.mint(p)
 }
 
-// RecoveryReset replaces the user's recovery codes; 2FA must be on.
-func (s *Service) RecoveryReset(p auth.Principal) ([]string, error) {
+// RecoveryReset replaces the user's recovery codes (2FA must be on); the account's address
+// gets a notice.
+func (s *Service) RecoveryReset(ctx context.Context, p auth.Principal) ([]string, error) {
 	var codes []string
 	err := s.Store.Update(func(txn store.Txn) error {
 		s.statusChanged(txn, p.UserID)
@@ -1007,8 +1017,10 @@ func (s *Service) RecoveryReset(p auth.Principal) ([]string, error) {
 		if !active {
 			return failure.Conflict(Code2FADisabled)
 		}
-		codes, err = s.Recovery.Generate(txn, p.UserID, s.Now())
-		return err
+		if codes, err = s.Recovery.Generate(txn, p.UserID, s.Now()); err != nil {
+			return err
+		}
+		return s.Auth.Notify(ctx, txn, auth.NoticeRecoveryCodesReset, p.UserID, nil)
 	})
 	return codes, err
 }

@@ -140,13 +140,13 @@ func TestTOTPLifecycle(t *testing.T) {
 		t.Fatalf("authenticate with a partial token: %+v %v", tok, err)
 	}
 
-	if err := f.svc.Delete(f.user, "totp"); err != nil {
+	if err := f.svc.Delete(context.Background(), f.user, "totp"); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, f.svc.Delete(f.user, "totp"), 409, "TOTP_ALREADY_INACTIVE")
+	wantCode(t, f.svc.Delete(context.Background(), f.user, "totp"), 409, "TOTP_ALREADY_INACTIVE")
 	_, err = f.svc.RecoveryNextGuess(f.user)
 	wantCode(t, err, 409, CodeRecoveryUninitialized)
-	_, err = f.svc.RecoveryReset(f.user)
+	_, err = f.svc.RecoveryReset(context.Background(), f.user)
 	wantCode(t, err, 409, Code2FADisabled)
 }
 
@@ -182,7 +182,7 @@ func TestParallelRecoveryCodeUse(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			if _, err := f.svc.RecoveryAuthenticate(f.user, codes[3]); err == nil {
+			if _, err := f.svc.RecoveryAuthenticate(context.Background(), f.user, codes[3]); err == nil {
 				wins.Add(1)
 			}
 		}()
@@ -193,19 +193,19 @@ func TestParallelRecoveryCodeUse(t *testing.T) {
 		t.Fatalf("%d goroutines used the same recovery code, want exactly 1", got)
 	}
 	f.now = f.now.Add(2 * time.Hour)
-	_, err := f.svc.RecoveryAuthenticate(f.user, codes[3])
+	_, err := f.svc.RecoveryAuthenticate(context.Background(), f.user, codes[3])
 	wantCode(t, err, 401, CodeRecoveryInvalid)
 	// Codes are case- and dash-insensitive.
 	f.now = f.now.Add(2 * time.Hour)
 	lower := strings.ToLower(fmt.Sprintf("%s-%s", codes[4][:8], codes[4][8:]))
-	if _, err := f.svc.RecoveryAuthenticate(f.user, lower); err != nil {
+	if _, err := f.svc.RecoveryAuthenticate(context.Background(), f.user, lower); err != nil {
 		t.Fatalf("a dashed code: %v", err)
 	}
-	fresh, err := f.svc.RecoveryReset(f.user)
+	fresh, err := f.svc.RecoveryReset(context.Background(), f.user)
 	if err != nil || len(fresh) != 10 {
 		t.Fatal(fresh, err)
 	}
-	_, err = f.svc.RecoveryAuthenticate(f.user, codes[5])
+	_, err = f.svc.RecoveryAuthenticate(context.Background(), f.user, codes[5])
 	wantCode(t, err, 401, CodeRecoveryInvalid)
 }
 

@@ -1,6 +1,6 @@
 // Black-box tests of the security notices (issue 16): mail to the account's address when the
-// password changes or is reset, when the address changes, (2FA and recovery codes in
-// twofactor.test's file section below), each naming the time, the client IP and what to do if
+// password changes or is reset, a 2FA method is enabled or disabled, the recovery codes are
+// reset or one is used, the address changes and the account is deleted, each naming the time, the client IP and what to do if
 // it was not the holder, in the request's language (?language=, else Accept-Language), queued
 // in the transaction of the change (a refused change sends none), and GATEHOUSE_NOTICES turning
 // each off. Mail is read from a real SMTP server on loopback (./smtp.mjs).
@@ -9,7 +9,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, runCli, tempDir, uniqueEmail, GOOD_PASSWORD, assertNullBody, assertError, ok, Totp, otpauthSecret } from './lib.mjs';
+import { startServer, runCli, tempDir, uniqueEmail, assertNullBody, assertError, ok, Totp, otpauthSecret } from './lib.mjs';
 import { SmtpServer } from './smtp.mjs';
 
 const MAIL_TIMEOUT = 75000; // the outbox worker's idle poll, for a wake-up that was missed
@@ -103,6 +103,50 @@ describe('password notices', () => {
     assertNotice(await next(box, u.email, mark), { subject: /^Votre mot de passe Acme a été réinitialisé$/, advice: /Si ce n'était pas vous/, t0 });
     const s = await srv.newSession(u.email, 'New-Password-76');
     assert.equal(ok(await srv.request('GET', '/user', { token: s.access }), 'GET /user').emailVerified, true);
+  });
+});
+
+describe('2FA notices', () => {
+  test('enabling and disabling a method, resetting the recovery codes and using one: a notice each, naming the method', async () => {
+    const u = await session(srv);
+    let mark = box.lastId;
+    const t0 = Date.now();
+    const setup = ok(await srv.request('POST', '/user/2fa/totp/setup', { token: u.access, json: {} }), 'setup');
+    const totp = new Totp(otpauthSecret(setup.url));
+    const codes = ok(await srv.request('POST', '/user/2fa/totp/enable?language=nl', { token: u.access, json: { totp: await totp.next() } }), 'enable').recoveryCodes;
+    let m = await next(box, u.email, mark);
+    assertNotice(m, { subject: /^Tweestapsaanmelding ingeschakeld voor Acme$/, advice: /Was jij dit niet/, t0 });
+    assert.match(m.text, /totp/, 'names the method');
+
+    // A recovery code used at login (with the partial token).
+    const partial = (await srv.login(u.email, u.password)).text;
+    mark = box.lastId;
+    const tokens = ok(await srv.request('POST', '/user/2fa/recovery-code/authenticate', { token: partial, json: { recoveryCode: codes[0] } }), 'recovery authenticate');
+    assertNotice(await next(box, u.email, mark), { subject: /^A Acme recovery code was used$/, advice: /If this was not you/, t0 });
+
+    mark = box.lastId;
+    ok(await srv.request('POST', '/user/2fa/recovery-code/reset', { token: tokens.sudoToken, json: {}, headers: { 'accept-language': 'fr' } }), 'recovery reset');
+    assertNotice(await next(box, u.email, mark), { subject: /^Nouveaux codes de récupération Acme$/, advice: /Si ce n'était pas vous/, t0 });
+
+    mark = box.lastId;
+    assertNullBody(await srv.request('DELETE', '/user/2fa/totp?language=de', { token: tokens.sudoToken }), 'disable');
+    m = await next(box, u.email, mark);
+    assertNotice(m, { subject: /^Zwei-Faktor-Anmeldung für Acme ausgeschaltet$/, advice: /Wenn Sie das nicht waren/, t0 });
+    assert.match(m.text, /totp/, 'names the method');
+  });
+
+  test('a wrong recovery code sends no notice', async () => {
+    const u = await session(srv);
+    const setup = ok(await srv.request('POST', '/user/2fa/totp/setup', { token: u.access, json: {} }), 'setup');
+    const totp = new Totp(otpauthSecret(setup.url));
+    ok(await srv.request('POST', '/user/2fa/totp/enable', { token: u.access, json: { totp: await totp.next() } }), 'enable');
+    await next(box, u.email, 0, (m) => /turned on/.test(m.subject));
+    const mark = box.lastId;
+    assertError(await srv.request('POST', '/user/2fa/recovery-code/authenticate', { token: u.access, json: { recoveryCode: 'AAAA-BBBB-CCCC-DDDD' } }), 401, 'RECOVERY_CODE_INVALID');
+    const sudo = ok(await srv.request('POST', '/user/2fa/totp/authenticate', { token: u.access, json: { totp: await totp.next() } }), 'totp').sudoToken;
+    assertNullBody(await srv.request('DELETE', '/user/2fa/totp', { token: sudo }), 'disable');
+    const m = await next(box, u.email, mark);
+    assert.match(m.subject, /turned off/, 'the next notice is the disable\'s, not a recovery code\'s');
   });
 });
 
