@@ -175,6 +175,7 @@ var capabilityImpls = map[string]capabilityImpl{
 			}
 		}},
 		abi.FuncVerifySignature: verifySignatureFunc,
+		abi.FuncDigest:          digestFunc,
 	}),
 }
 

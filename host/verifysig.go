@@ -2,9 +2,12 @@ package host
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/sha512"
 
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/abi/sigverify"
 )
 
@@ -33,5 +36,41 @@ var verifySignatureFunc = hostFunc{params: []api.ValueType{i32, i32, i32, i32, i
 			panic(misuse("verify_signature: buffer outside memory"))
 		}
 		stack[0] = api.EncodeI32(sigverify.Verify(alg, key, msg, sig))
+	}
+}}
+
+// digestFunc is the crypto capability's digest (ABI v1.2).
+var digestFunc = hostFunc{params: []api.ValueType{i32, i32, i32, i32, i32}, results: []api.ValueType{i32}, fn: func(p *plugin) api.GoModuleFunc {
+	return func(ctx context.Context, mod api.Module, stack []uint64) {
+		alg := api.DecodeI32(stack[0])
+		msgLen, out, outLen := api.DecodeU32(stack[2]), api.DecodeU32(stack[3]), api.DecodeU32(stack[4])
+		if msgLen > abi.MaxInput {
+			stack[0] = api.EncodeI32(-1)
+			return
+		}
+		msg, ok := mod.Memory().Read(api.DecodeU32(stack[1]), msgLen)
+		if !ok {
+			panic(misuse("digest: buffer outside memory"))
+		}
+		var sum []byte
+		switch alg {
+		case abi.DigestSHA256:
+			s := sha256.Sum256(msg)
+			sum = s[:]
+		case abi.DigestSHA512:
+			s := sha512.Sum512(msg)
+			sum = s[:]
+		default:
+			stack[0] = api.EncodeI32(-1)
+			return
+		}
+		if uint32(len(sum)) > outLen {
+			stack[0] = api.EncodeI32(-1)
+			return
+		}
+		if !mod.Memory().Write(out, sum) {
+			panic(misuse("digest: buffer outside memory"))
+		}
+		stack[0] = api.EncodeI32(int32(len(sum)))
 	}
 }}

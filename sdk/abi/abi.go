@@ -30,7 +30,8 @@ const Major = 1
 // TwoFactorInfo.JSONFields, ClientDataFields, Additive and
 // OptionalSetupFields; the request's origins, relying party, public URL and
 // ActiveState; TwoFactorResult.ClientData, Summary and UniqueKeys; the
-// BAD_REQUEST reason; and the crypto capability's FuncVerifySignature.
+// BAD_REQUEST reason; and the crypto capability's FuncVerifySignature and
+// FuncDigest.
 const Minor = 2
 
 // Exports a plugin module provides.
@@ -308,6 +309,22 @@ const (
 	// valid signature, 0 for an invalid one, -1 for an unknown alg, a key that
 	// does not parse or is not of the alg's type.
 	FuncVerifySignature = "verify_signature"
+
+	// FuncDigest hashes a message natively (ABI v1.2).
+	//
+	// Signature: (alg i32, msg i32, msg_len i32, out i32, out_len i32) -> (n i32).
+	//
+	// Parameters: alg is DigestSHA256 or DigestSHA512; msg/msg_len the
+	// message (at most MaxInput bytes); out/out_len a buffer for the digest.
+	// Result: the digest's length, written to out; -1 for an unknown alg, a
+	// message over the limit or a buffer that is too small.
+	FuncDigest = "digest"
+)
+
+// Hash functions of FuncDigest.
+const (
+	DigestSHA256 = 1
+	DigestSHA512 = 2
 )
 
 // Signature algorithms of FuncVerifySignature (their COSE names).

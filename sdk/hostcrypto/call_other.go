@@ -9,6 +9,7 @@ import (
 	"crypto/sha512"
 	"hash"
 
+	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/abi/sigverify"
 )
 
@@ -35,4 +36,18 @@ func hmacInto(alg Alg, key, msg, out []byte) int {
 // (sdk/abi/sigverify): 1 valid, 0 invalid, -1 unusable key or algorithm.
 func verifyNative(alg Algorithm, key, msg, sig []byte) int32 {
 	return sigverify.Verify(int32(alg), key, msg, sig)
+}
+
+// digestInto hashes msg natively into out, as the host does, and returns the digest's length,
+// or -1.
+func digestInto(alg int32, msg, out []byte) int {
+	switch alg {
+	case abi.DigestSHA256:
+		s := sha256.Sum256(msg)
+		return copy(out, s[:])
+	case abi.DigestSHA512:
+		s := sha512.Sum512(msg)
+		return copy(out, s[:])
+	}
+	return -1
 }

@@ -27,3 +27,11 @@ func verifyNative(alg Algorithm, key, msg, sig []byte) int32 {
 		unsafe.Pointer(unsafe.SliceData(msg)), uint32(len(msg)),
 		unsafe.Pointer(unsafe.SliceData(sig)), uint32(len(sig)))
 }
+
+//go:wasmimport gatehouse_crypto_v1 digest
+func hostDigest(alg int32, msg unsafe.Pointer, msgLen uint32, out unsafe.Pointer, outLen uint32) int32
+
+// digestInto has the host hash msg into out and returns the digest's length, or -1.
+func digestInto(alg int32, msg, out []byte) int {
+	return int(hostDigest(alg, unsafe.Pointer(unsafe.SliceData(msg)), uint32(len(msg)), unsafe.Pointer(unsafe.SliceData(out)), uint32(len(out))))
+}

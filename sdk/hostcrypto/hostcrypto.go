@@ -128,3 +128,12 @@ func VerifySignature(alg Algorithm, pkixKey, msg, sig []byte) (bool, error) {
 	}
 	return false, ErrUnusableKey
 }
+
+// Sum256 returns the SHA-256 digest of msg, computed by the host (ABI v1.2).
+func Sum256(msg []byte) [32]byte {
+	var out [32]byte
+	if n := digestInto(abi.DigestSHA256, msg, out[:]); n != len(out) {
+		panic("hostcrypto: the host's digest returned " + strconv.Itoa(n))
+	}
+	return out
+}
