@@ -223,3 +223,45 @@ func TestSetupResultJSON(t *testing.T) {
 		})
 	}
 }
+
+// Deleting a user's 2FA state (an account's deletion, an operator's reset) frees the unique
+// keys its methods held.
+func TestDeleteUserFreesUniqueKeys(t *testing.T) {
+	f := newFixture(t)
+	if err := f.svc.Register(&keyring{seen: map[string][]byte{}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := f.svc.Setup(ctx, f.user, "keyring", nil, MailContext{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Enable(ctx, f.user, "keyring", `{"id":"k1"}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Store.Update(func(txn store.Txn) error { return f.svc.DeleteUser(txn, f.user.UserID) }); err != nil {
+		t.Fatal(err)
+	}
+	other := f.secondUser(t, 8, "v@example.com")
+	if _, err := f.svc.Setup(ctx, other, "keyring", nil, MailContext{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Enable(ctx, other, "keyring", `{"id":"k1"}`); err != nil {
+		t.Fatalf("the deleted user's key id: %v", err)
+	}
+	if err := f.svc.Store.View(func(txn store.Txn) error {
+		n := 0
+		err := txn.Scan(store.Key("mfaunique"), func(_, v []byte) bool {
+			if string(v) != "8" {
+				t.Errorf("an index entry of user %s survived", v)
+			}
+			n++
+			return true
+		})
+		if n != 1 {
+			t.Errorf("%d index entries, want the other user's one", n)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

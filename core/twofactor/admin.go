@@ -27,6 +27,11 @@ func (s *Service) deleteUserState(txn store.Txn, userID uint64) ([]string, error
 	if err != nil {
 		return nil, err
 	}
+	// The credential ids the user's methods hold against every other user (ABI v1.2 unique
+	// keys) are freed first: their index entries are outside the user's prefixes.
+	if err := s.releaseAllUniqueKeys(txn, userID); err != nil {
+		return nil, err
+	}
 	for _, prefix := range userPrefixes(userID) {
 		var keys [][]byte
 		if err := txn.Scan(prefix, func(k, _ []byte) bool {
@@ -102,4 +107,31 @@ func (s *Service) UserAddresses(txn store.Txn, userID uint64) ([]string, error) 
 		}
 	}
 	return out, nil
+}
+
+// releaseAllUniqueKeys frees the unique keys of every method record of userID, in txn. A record
+// that does not open is skipped: its keys stay held (an operator can see them in a dump) rather
+// than the deletion failing.
+func (s *Service) releaseAllUniqueKeys(txn store.Txn, userID uint64) error {
+	prefix := append(store.Key("mfa", uid(userID)), '/')
+	var methods []string
+	if err := txn.Scan(prefix, func(k, _ []byte) bool {
+		methods = append(methods, string(k[len(prefix):]))
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, m := range methods {
+		rec, _, err := records{s.Sealer}.get(txn, userID, m)
+		if errors.Is(err, errCorrupt) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := releaseUniqueKeys(txn, userID, rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
