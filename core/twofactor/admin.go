@@ -27,8 +27,6 @@ func (s *Service) deleteUserState(txn store.Txn, userID uint64) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	// The credential ids the user's methods hold against every other user (ABI v1.2 unique
-	// keys) are freed first: their index entries are outside the user's prefixes.
 	if err := s.releaseAllUniqueKeys(txn, userID); err != nil {
 		return nil, err
 	}
@@ -55,6 +53,48 @@ func (s *Service) deleteUserState(txn store.Txn, userID uint64) ([]string, error
 		ids[i] = e.Method
 	}
 	return ids, nil
+}
+
+// releaseAllUniqueKeys frees the unique-key index entries (a passkey's credential id) of every
+// method record of userID. A record that does not open cannot say which it holds: the method's
+// whole index is searched for the user's entries then.
+func (s *Service) releaseAllUniqueKeys(txn store.Txn, userID uint64) error {
+	prefix := append(store.Key("mfa", uid(userID)), '/')
+	var methods []string
+	if err := txn.Scan(prefix, func(k, _ []byte) bool {
+		methods = append(methods, string(k[len(prefix):]))
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, m := range methods {
+		rec, _, err := records{s.Sealer}.get(txn, userID, m)
+		if err == nil {
+			if err := releaseUniqueKeys(txn, userID, rec); err != nil {
+				return err
+			}
+			continue
+		}
+		if !errors.Is(err, errCorrupt) {
+			return err
+		}
+		owner := uid(userID)
+		var held [][]byte
+		if err := txn.Scan(append(store.Key("mfaunique", m), '/'), func(k, v []byte) bool {
+			if string(v) == owner {
+				held = append(held, bytes.Clone(k))
+			}
+			return true
+		}); err != nil {
+			return err
+		}
+		for _, k := range held {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // ResetUser turns every 2FA method of userID off and deletes its recovery codes, in txn (an
@@ -107,31 +147,4 @@ func (s *Service) UserAddresses(txn store.Txn, userID uint64) ([]string, error) 
 		}
 	}
 	return out, nil
-}
-
-// releaseAllUniqueKeys frees the unique keys of every method record of userID, in txn. A record
-// that does not open is skipped: its keys stay held (an operator can see them in a dump) rather
-// than the deletion failing.
-func (s *Service) releaseAllUniqueKeys(txn store.Txn, userID uint64) error {
-	prefix := append(store.Key("mfa", uid(userID)), '/')
-	var methods []string
-	if err := txn.Scan(prefix, func(k, _ []byte) bool {
-		methods = append(methods, string(k[len(prefix):]))
-		return true
-	}); err != nil {
-		return err
-	}
-	for _, m := range methods {
-		rec, _, err := records{s.Sealer}.get(txn, userID, m)
-		if errors.Is(err, errCorrupt) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := releaseUniqueKeys(txn, userID, rec); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/gatehouse/gatehouse/core/account"
+	"github.com/gatehouse/gatehouse/core/audit"
 	"github.com/gatehouse/gatehouse/core/auth"
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/limit"
@@ -589,9 +590,10 @@ func markUsed(txn store.Txn, userID uint64, info Info, key string) error {
 // replay check, and on success commit (the state change of the caller) in the same transaction
 // as the counter reset and the replay mark.
 func (s *Service) guessCode(ctx context.Context, p auth.Principal, info Info, pick func(record) ([]byte, error),
-	hook func(context.Context, Request) (Result, error), code string,
+	hook func(context.Context, Request) (Result, error), code string, event string,
 	commit func(txn store.Txn, rec record, res Result) error) error {
-	err := s.Limiter.Guess(factor(info), subject(p.UserID), func() (limit.Outcome, func(store.Txn) error, error) {
+	refused := s.refusedEvent(ctx, p.UserID, info.ID, audit.TwoFactorThrottled)
+	err := s.Limiter.GuessNoting(factor(info), subject(p.UserID), refused, func() (limit.Outcome, func(store.Txn) error, error) {
 		rec, _, req, err := s.readRecord(ctx, p, info)
 		if err != nil {
 			return limit.NotCounted, nil, err
@@ -626,12 +628,13 @@ func (s *Service) guessCode(ctx context.Context, p auth.Principal, info Info, pi
 					return s.updateState(txn, p.UserID, info, res.State, state)
 				}
 			}
+			keep = s.withEvent(ctx, p.UserID, info.ID, audit.TwoFactorFailed, audit.Failure, keep)
 			return limit.Wrong, keep, failure.Unauthorized(firstNonEmpty(res.Reason, info.Codes.Invalid))
 		}
 		if used, err := s.used(p.UserID, info, res.ReplayKey); err != nil {
 			return limit.NotCounted, nil, err
 		} else if used {
-			return limit.Wrong, nil, failure.Unauthorized(info.Codes.Invalid)
+			return limit.Wrong, s.withEvent(ctx, p.UserID, info.ID, audit.TwoFactorFailed, audit.Failure, nil), failure.Unauthorized(info.Codes.Invalid)
 		}
 		return limit.Right, func(txn store.Txn) error {
 			// The replay check again, against the marks in force at commit: the same code
@@ -644,7 +647,10 @@ func (s *Service) guessCode(ctx context.Context, p auth.Principal, info Info, pi
 			if err := markUsed(txn, p.UserID, info, res.ReplayKey); err != nil {
 				return err
 			}
-			return commit(txn, rec, res)
+			if err := commit(txn, rec, res); err != nil {
+				return err
+			}
+			return s.record(ctx, txn, p.UserID, info.ID, event, audit.Success)
 		}, nil
 	})
 	metrics.SecondFactor.WithLabelValues(info.ID, verificationOutcome(err)).Inc()
@@ -708,7 +714,7 @@ func (s *Service) Enable(ctx context.Context, p auth.Principal, methodID, code s
 		}
 		return rec.Pending, nil
 	}
-	err = s.guessCode(ctx, p, info, pickPending, m.Activate, code, func(txn store.Txn, rec record, res Result) error {
+	err = s.guessCode(ctx, p, info, pickPending, m.Activate, code, audit.TwoFactorEnabled, func(txn store.Txn, rec record, res Result) error {
 		codes = codes[:0]
 		s.statusChanged(txn, p.UserID)
 		active, err := ActiveMethods(txn, p.UserID)
@@ -796,7 +802,7 @@ func (s *Service) Authenticate(ctx context.Context, p auth.Principal, methodID, 
 	} else if _, err := pickActive(rec); err != nil {
 		return Tokens{}, err
 	}
-	err = s.guessCode(ctx, p, info, pickActive, m.Verify, code, func(txn store.Txn, rec record, res Result) error {
+	err = s.guessCode(ctx, p, info, pickActive, m.Verify, code, audit.TwoFactorVerified, func(txn store.Txn, rec record, res Result) error {
 		if res.State != nil {
 			rec.Active = res.State
 			if err := (records{s.Sealer}).put(txn, p.UserID, info.ID, rec); err != nil {
@@ -945,6 +951,9 @@ func (s *Service) Delete(ctx context.Context, p auth.Principal, methodID string)
 		if err := txn.Delete(activeKey(p.UserID, info.ID)); err != nil {
 			return err
 		}
+		if err := s.record(ctx, txn, p.UserID, info.ID, audit.TwoFactorDisabled, audit.Success); err != nil {
+			return err
+		}
 		if err := s.Auth.Notify(ctx, txn, auth.NoticeTwoFactorDisabled, p.UserID, map[string]string{"Method": info.ID}); err != nil {
 			return err
 		}
@@ -967,7 +976,8 @@ func (s *Service) RecoveryAuthenticate(ctx context.Context, p auth.Principal, co
 	}); err != nil {
 		return Tokens{}, err
 	}
-	err := s.Limiter.Guess(RecoveryFactor, subject(p.UserID), func() (limit.Outcome, func(store.Txn) error, error) {
+	refused := s.refusedEvent(ctx, p.UserID, "", audit.RecoveryCodeThrottled)
+	err := s.Limiter.GuessNoting(RecoveryFactor, subject(p.UserID), refused, func() (limit.Outcome, func(store.Txn) error, error) {
 		var set recovery.Set
 		if err := s.Store.View(func(txn store.Txn) error {
 			var err error
@@ -981,7 +991,7 @@ func (s *Service) RecoveryAuthenticate(ctx context.Context, p auth.Principal, co
 		}
 		i := s.Recovery.Match(set, code)
 		if i < 0 {
-			return limit.Wrong, nil, failure.Unauthorized(CodeRecoveryInvalid)
+			return limit.Wrong, s.withEvent(ctx, p.UserID, "", audit.RecoveryCodeFailed, audit.Failure, nil), failure.Unauthorized(CodeRecoveryInvalid)
 		}
 		mac := set.MAC(i)
 		return limit.Right, func(txn store.Txn) error {
@@ -989,6 +999,9 @@ func (s *Service) RecoveryAuthenticate(ctx context.Context, p auth.Principal, co
 				if errors.Is(err, recovery.ErrNone) {
 					return failure.Unauthorized(CodeRecoveryInvalid)
 				}
+				return err
+			}
+			if err := s.record(ctx, txn, p.UserID, "", audit.RecoveryCodeUsed, audit.Success); err != nil {
 				return err
 			}
 			if err := s.Auth.Notify(ctx, txn, auth.NoticeRecoveryCodeUsed, p.UserID, nil); err != nil {
@@ -1018,6 +1031,9 @@ func (s *Service) RecoveryReset(ctx context.Context, p auth.Principal) ([]string
 			return failure.Conflict(Code2FADisabled)
 		}
 		if codes, err = s.Recovery.Generate(txn, p.UserID, s.Now()); err != nil {
+			return err
+		}
+		if err := s.record(ctx, txn, p.UserID, "", audit.RecoveryCodesReset, audit.Success); err != nil {
 			return err
 		}
 		return s.Auth.Notify(ctx, txn, auth.NoticeRecoveryCodesReset, p.UserID, nil)
