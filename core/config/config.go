@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
@@ -112,7 +113,8 @@ type Config struct {
 	// MailTemplates is a folder of template overrides. Default none.
 	MailTemplates string
 	// PublicURL is the base of links in emails when the request's origin is not allowed.
-	// Default http://127.0.0.1:8080.
+	// Default "": the server itself (http://<Addr>, see LinkBase), whose /account/ page opens
+	// the reset link.
 	PublicURL string
 	// Origins are the origins allowed as the base of links in emails and to call the API from a
 	// browser (CORS, with credentials). Default none.
@@ -189,12 +191,31 @@ func Default() Config {
 		Mailer:            "outbox",
 		SMTPFrom:          "gatehouse@localhost",
 		SMTPStartTLS:      "auto",
-		PublicURL:         "http://127.0.0.1:8080",
 		AuditRetention:    90 * 24 * time.Hour,
 		Notices:           append([]string{}, NoticeEvents...),
 		VerifyEmail:       "off",
 		PluginIdleTimeout: 5 * time.Minute,
 	}
+}
+
+// LinkBase is the base of links in emails: PublicURL, or when it is empty the server itself at
+// addr (the bound listen address; Addr before the server listens), an unspecified host (all
+// interfaces) named by its loopback address.
+func (c Config) LinkBase(addr string) string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // RegistrationOpen reports whether anyone may register.
@@ -279,7 +300,7 @@ var settings = []setting{
 	str("smtp-password", "GATEHOUSE_SMTP_PASSWORD", "SMTP AUTH password", func(c *Config) *string { return &c.SMTPPassword }),
 	str("smtp-starttls", "GATEHOUSE_SMTP_STARTTLS", "auto (when offered), always or never", func(c *Config) *string { return &c.SMTPStartTLS }),
 	str("mail-templates", "GATEHOUSE_MAIL_TEMPLATES", "folder of mail template overrides (empty: the shipped ones)", func(c *Config) *string { return &c.MailTemplates }),
-	str("public-url", "GATEHOUSE_PUBLIC_URL", "base of links in emails when the request's origin is not allowed", func(c *Config) *string { return &c.PublicURL }),
+	str("public-url", "GATEHOUSE_PUBLIC_URL", "base of links in emails when the request's origin is not allowed (empty: the server itself, http://<GATEHOUSE_ADDR>, whose /account/ page opens the reset link)", func(c *Config) *string { return &c.PublicURL }),
 	list("notices", "GATEHOUSE_NOTICES", "comma-separated security notices mailed to the account's address ("+strings.Join(NoticeEvents, ", ")+"), or none", func(c *Config) *[]string { return &c.Notices }),
 	str("verify-email", "GATEHOUSE_VERIFY_EMAIL", "off or required: whether a new account must confirm its address with a mailed code before it can log in", func(c *Config) *string { return &c.VerifyEmail }),
 	list("origins", "GATEHOUSE_ORIGINS", "comma-separated origins allowed as the base of links in emails and to call the API from a browser (CORS)", func(c *Config) *[]string { return &c.Origins }),
@@ -431,7 +452,7 @@ func (c Config) Validate() error {
 	}
 	if rp := c.WebAuthnRPID; rp != "" {
 		host := ""
-		if u, err := url.Parse(c.PublicURL); err == nil {
+		if u, err := url.Parse(c.LinkBase(c.Addr)); err == nil {
 			host = u.Hostname()
 		}
 		if host != rp && !strings.HasSuffix(host, "."+rp) {
@@ -764,10 +785,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// PublicOrigin is the origin of PublicURL, scheme://host[:port] in lower case; "" when it does
-// not parse.
+// PublicOrigin is the origin of the public URL (LinkBase: GATEHOUSE_PUBLIC_URL, else the server
+// at GATEHOUSE_ADDR), scheme://host[:port] in lower case; "" when it does not parse.
 func (c *Config) PublicOrigin() string {
-	u, err := url.Parse(c.PublicURL)
+	u, err := url.Parse(c.LinkBase(c.Addr))
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return ""
 	}
@@ -775,11 +796,11 @@ func (c *Config) PublicOrigin() string {
 }
 
 // RelyingParty returns the id and name passkeys are bound to: GATEHOUSE_WEBAUTHN_RP_ID, else the
-// public URL's host; GATEHOUSE_WEBAUTHN_RP_NAME, else the display name.
+// public URL's host (LinkBase); GATEHOUSE_WEBAUTHN_RP_NAME, else the display name.
 func (c *Config) RelyingParty() (id, name string) {
 	id, name = c.WebAuthnRPID, c.WebAuthnRPName
 	if id == "" {
-		if u, err := url.Parse(c.PublicURL); err == nil {
+		if u, err := url.Parse(c.LinkBase(c.Addr)); err == nil {
 			id = u.Hostname()
 		}
 	}

@@ -133,3 +133,26 @@ func TestMailerAndConnections(t *testing.T) {
 		})
 	}
 }
+
+func TestLinkBase(t *testing.T) {
+	tests := []struct {
+		name, publicURL, addr, want string
+	}{
+		{"the configured public URL wins", "https://accounts.example", "127.0.0.1:8080", "https://accounts.example"},
+		{"the server itself by default", "", "127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"all interfaces: the loopback address", "", "0.0.0.0:9000", "http://127.0.0.1:9000"},
+		{"no host: the loopback address", "", ":9000", "http://127.0.0.1:9000"},
+		{"IPv6 all interfaces", "", "[::]:9000", "http://[::1]:9000"},
+		{"IPv6 host", "", "[fd00::1]:9000", "http://[fd00::1]:9000"},
+		{"a host name", "", "auth.internal:8443", "http://auth.internal:8443"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.PublicURL = tt.publicURL
+			if got := c.LinkBase(tt.addr); got != tt.want {
+				t.Fatalf("LinkBase(%q) = %q, want %q", tt.addr, got, tt.want)
+			}
+		})
+	}
+}

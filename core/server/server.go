@@ -141,7 +141,7 @@ func (s *Server) assemble() error {
 	limiter.SetUnknownKey(sealer.Derive("limiter buckets of unknown subjects"))
 	// Only the configured origins get templates of their own (an origin named in a request
 	// never grows the template cache).
-	templates, err := mail.NewTemplates(cfg.MailTemplates, append([]string{cfg.PublicURL}, cfg.Origins...)...)
+	templates, err := mail.NewTemplates(cfg.MailTemplates, append([]string{cfg.LinkBase(cfg.Addr)}, cfg.Origins...)...)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (s *Server) assemble() error {
 		DenyList:             maildomain.Shipped(cfg.DenyDomains...),
 		Mail:                 mailQueue{s.outbox},
 		Codes:                otp.New(sealer.Derive("mailed codes")),
-		Links:                auth.Links{PublicURL: cfg.PublicURL, Origins: cfg.Origins},
+		Links:                auth.Links{PublicURL: cfg.LinkBase(cfg.Addr), Origins: cfg.Origins},
 		Now:                  now,
 		Log:                  s.log.Named("auth"),
 		RegistrationOpen:     cfg.RegistrationOpen(),
@@ -289,6 +289,9 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		s.Close()
 		return fmt.Errorf("server: listen %s: %w", s.cfg.Addr, err)
 	}
+	// Without GATEHOUSE_PUBLIC_URL the links in emails lead to this server as bound (a port 0
+	// made concrete); set before the first request is served.
+	s.auth.Links.PublicURL = s.cfg.LinkBase(tcp.Addr().String())
 	limits := s.connLimits()
 	ln := newLimitListener(tcp, limits, s.log.Named("http"))
 	s.http = &fasthttp.Server{
@@ -402,7 +405,7 @@ func (f fasthttpLogger) Printf(format string, args ...any) { f.l.Debug(fmt.Sprin
 // site is what a 2FA method learns of the server (ABI v1.2): the accepted origins (the public
 // URL's first, then GATEHOUSE_ORIGINS, each once), the relying party and the public URL.
 func site(cfg config.Config) twofactor.Site {
-	st := twofactor.Site{PublicURL: cfg.PublicURL}
+	st := twofactor.Site{PublicURL: cfg.LinkBase(cfg.Addr)}
 	st.RPID, st.RPName = cfg.RelyingParty()
 	for _, o := range append([]string{cfg.PublicOrigin()}, cfg.Origins...) {
 		o = strings.ToLower(strings.TrimRight(o, "/"))
