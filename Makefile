@@ -73,13 +73,14 @@ test-blackbox-pg: build postgres-deps
 	$(GO) build -o .cache/pgcluster ./internal/pgtest/cmd/pgcluster
 	GATEHOUSE_BIN=$(CURDIR)/$(BIN) GATEHOUSE_BB_PGCLUSTER=$(CURDIR)/.cache/pgcluster GATEHOUSE_BB_STORE=postgres node --test tests/blackbox/
 
-# Browser test of /docs (Debian's Chromium driven by playwright-core, no browser download) and
-# /openapi.json validated against the OpenAPI 3.1 schema. Screenshot: .cache/web/docs.png.
+# Browser tests of /docs and of the account page /account/ (Debian's Chromium driven by
+# playwright-core, no browser download) and /openapi.json validated against the OpenAPI 3.1
+# schema. Screenshots: .cache/web/docs.png, tests/web/artifacts/ (every step of the account page).
 test-web: build
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "installing nodejs and npm from Debian"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	@test -x /usr/bin/chromium || { echo "installing chromium from Debian"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	cd tests/web && npm ci --no-audit --no-fund --loglevel=error
-	GATEHOUSE_BIN=$(CURDIR)/$(BIN) node --test tests/web/docs.test.mjs tests/web/passkey.test.mjs
+	GATEHOUSE_BIN=$(CURDIR)/$(BIN) node --test tests/web/docs.test.mjs tests/web/passkey.test.mjs tests/web/account.test.mjs
 
 # The long crash test (tests/crash): kill -9 at random moments under a mixed load for
 # CRASH_DURATION; `make test` runs a short version of it. Then the throughput ratios of the

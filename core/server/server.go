@@ -207,6 +207,7 @@ func (s *Server) assemble() error {
 	s.router.Add(api.AdminRoutes(s.admin)...)
 	s.router.Add(api.OperationRoutes(s)...)
 	s.router.Add(api.DocRoutes(s.router, Version, ownURL(cfg))...)
+	s.router.Add(api.AccountPageRoutes(api.AccountPage{ServiceName: cfg.DisplayName, RegistrationOpen: cfg.RegistrationOpen()})...)
 	s.registerMetrics()
 	// Compiling and instantiating the plugins leaves ~100 MiB of garbage that an idle server
 	// would otherwise hold until the next GC cycle: give it back now, once.
