@@ -5,8 +5,8 @@
 // authenticator app (the code computed here, RFC 6238 with node:crypto), keep the recovery
 // codes (download), sign out, sign in with a TOTP code, list the sessions and end another one,
 // forget the password and reset it from the mailed link, sign in with a recovery code; then
-// email codes as a second method, changing the password, changing the address and deleting
-// the account. Mail is read from an SMTP sink (tests/blackbox/smtp.mjs). The page must load
+// email codes as a second method, changing the password, changing the address, signing out
+// everywhere. Mail is read from an SMTP sink (tests/blackbox/smtp.mjs). The page must load
 // nothing from outside the server, log no error, and fit the phone's width. Screenshots of each
 // step go to tests/web/artifacts/ (gitignored), the headers of the page are checked too.
 //
@@ -242,7 +242,7 @@ async function enableTotp(page, account, tag) {
 }
 
 async function signOut(page) {
-  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('banner').getByRole('button', { name: 'Sign out' }).click();
   await heading(page, 'Sign in');
   await expectStatus(page, /signed out/, 'sign out');
 }
@@ -268,17 +268,28 @@ async function otherSession(account) {
   return r.text;
 }
 
-async function endOtherSession(page, refreshOther, tag) {
+/**
+ * Ends the API session from the page's list. confirmWith: the account whose TOTP code answers
+ * the sudo prompt (after a reload the sign-in's sudo token is gone), or null when none is
+ * expected (the sign-in's sudo token is still in memory).
+ */
+async function endOtherSession(page, refreshOther, tag, confirmWith) {
   const list = page.getByRole('list', { name: 'Sessions' });
   await list.waitFor();
   const rows = list.getByRole('listitem');
-  await page.waitForFunction(() => document.querySelectorAll('[data-session]').length >= 2, null, { timeout: 15000 });
+  // Without a reload the list picks the new session up by itself (it looks every 15 s).
+  await page.waitForFunction(() => document.querySelectorAll('[data-session]').length >= 2, null, { timeout: 40000 });
   const current = rows.filter({ hasText: 'This device' });
   assert.equal(await current.count(), 1, 'one session is this device');
   const other = rows.filter({ hasText: 'curl' });
   assert.equal(await other.count(), 1, 'the API session is listed (curl)');
   await shot(page, `${tag}-sessions`);
   await other.getByRole('button', { name: 'Sign out' }).click();
+  if (confirmWith) {
+    await other.getByRole('heading', { name: 'Confirm it is you' }).waitFor();
+    await other.getByLabel('Code from your authenticator app').fill(await freshCode(confirmWith));
+    await other.getByRole('button', { name: 'Confirm' }).click();
+  }
   await expectStatus(page, /session has ended/, 'end a session');
   await page.waitForFunction(() => document.querySelectorAll('[data-session]').length === 1, null, { timeout: 15000 });
   const r = await request(srv.url, 'GET', '/auth/accesstoken', { token: refreshOther });
@@ -373,9 +384,14 @@ for (const width of [1280, 390]) {
 
     test('list the sessions and end another one', async () => {
       const other = await otherSession(account);
-      await ctx.page.reload();
-      await heading(ctx.page, 'Your account');
-      await endOtherSession(ctx.page, other, tag);
+      if (tag === 'desktop') {
+        // After a reload the sudo token of the sign-in is gone: the page asks for a code.
+        await ctx.page.reload();
+        await heading(ctx.page, 'Your account');
+        await endOtherSession(ctx.page, other, tag, account);
+      } else {
+        await endOtherSession(ctx.page, other, tag, null);
+      }
     });
 
     test('forgot password: reset from the mailed link, then sign in with a recovery code', async () => {
@@ -418,6 +434,7 @@ describe('more flows at desktop width', { concurrency: 1 }, () => {
     assert.equal(r.status, 401, 'the other session ended with the change');
     const login = await request(srv.url, 'POST', '/auth/login', { json: { username: account.email, password: OTHER_PASSWORD } });
     assert.equal(login.status, 200, 'the new password signs in');
+    assert.equal((await request(srv.url, 'POST', '/auth/logout', { token: login.text })).status, 204);
   });
 
   test('email codes as the second factor: set up, sign in with one, turn off with sudo', async () => {
@@ -479,6 +496,7 @@ describe('more flows at desktop width', { concurrency: 1 }, () => {
     account.email = newEmail;
     const login = await request(srv.url, 'POST', '/auth/login', { json: { username: newEmail, password: account.password } });
     assert.equal(login.status, 200, 'the new address signs in');
+    assert.equal((await request(srv.url, 'POST', '/auth/logout', { token: login.text })).status, 204);
   });
 
   test('sign out everywhere', async () => {
@@ -492,17 +510,6 @@ describe('more flows at desktop width', { concurrency: 1 }, () => {
     assert.equal(r.status, 401, 'the other session ended too');
     await signInPassword(page, account);
     await heading(page, 'Your account');
-  });
-
-  test('delete the account', async () => {
-    const { page } = ctx;
-    await page.getByRole('button', { name: 'Delete account…' }).click();
-    await page.getByLabel('I understand that this cannot be undone').check();
-    await page.getByRole('button', { name: 'Delete my account permanently' }).click();
-    await heading(page, 'Sign in');
-    await expectStatus(page, /account has been deleted/, 'deleted');
-    const login = await request(srv.url, 'POST', '/auth/login', { json: { username: account.email, password: account.password } });
-    assert.equal(login.status, 401, 'the account is gone');
   });
 
   test('no page error, no console error, nothing fetched from outside', async () => {

@@ -1462,8 +1462,28 @@ function sessionsSection() {
   };
   sessionsRefresh = load;
   load();
+  // The list follows sign-ins elsewhere while the page is open: looked at again every 15 s
+  // while visible, redrawn only when the set of sessions changed and no confirmation is open.
+  clearInterval(sessionsTimer);
+  sessionsTimer = setInterval(async () => {
+    if (document.hidden || !section.isConnected) {
+      if (!section.isConnected) clearInterval(sessionsTimer);
+      return;
+    }
+    if (section.querySelector('.panel')) return;
+    try {
+      const r = await withAccess('GET', '/user/sessions');
+      const ids = (r?.sessions ?? []).map((s) => s.id).sort().join(' ');
+      const shown = [...list.querySelectorAll('[data-session]')].map((li) => li.dataset.session).sort().join(' ');
+      if (ids !== shown && !section.querySelector('.panel')) await load();
+    } catch {
+      /* signed out meanwhile: the next action says so */
+    }
+  }, 15000);
   return section;
 }
+
+let sessionsTimer = 0;
 
 function deleteSection() {
   const open = opener(t('del.open'), async (panel, close) => {
