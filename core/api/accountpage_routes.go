@@ -40,9 +40,10 @@ func setPageHeaders(req *Request, contentType string) {
 
 // AccountPageRoutes returns the account web page GET /account/ (sign in, register, forgot and
 // reset password, the overview with 2FA, sessions, password, address and deletion), its script
-// and style sheet, embedded in the binary, and GET /reset-password, the path of the link in the
-// forgot-password mail, which sends the browser to the page's reset form with the address and
-// code in the URL fragment (never sent to a server again, so not in any log).
+// and style sheet, embedded in the binary, GET /account (a redirect to it), and GET
+// /reset-password, the path of the link in the forgot-password mail, which sends the browser to
+// the page's reset form with the address and code in the URL fragment (never sent to a server
+// again, so not in any log). They are page routes (Route.Page): served, not API operations.
 func AccountPageRoutes(p AccountPage) []*Route {
 	page := renderAccountPage(p)
 	script, _ := accountFS.ReadFile("account/account.js")
@@ -64,19 +65,20 @@ func AccountPageRoutes(p AccountPage) []*Route {
 	}
 	return []*Route{
 		{Method: "GET", Path: "/account/", Summary: "The account web page", OK: Doc{Description: "an HTML page", ContentType: "text/html"},
-			Handle: static("text/html; charset=utf-8", page)},
-		{Method: "GET", Path: "/account", Summary: "Points to the account web page", OK: Doc{Status: 302, Description: "a redirect to /account/"},
-			Handle: redirect("/account/")},
+			Page: true, Handle: static("text/html; charset=utf-8", page)},
+		{Method: "GET", Path: "/account", Summary: "The account web page (a redirect to /account/)", OK: Doc{Status: 302, Description: "a redirect to /account/, the page for account holders: sign in, register, reset a password, 2FA, sessions"},
+			Page: true, Handle: redirect("/account/")},
 		{Method: "GET", Path: "/account/account.js", Summary: "The script of the account page", OK: Doc{Description: "JavaScript", ContentType: "text/javascript"},
-			Handle: static("text/javascript; charset=utf-8", script)},
+			Page: true, Handle: static("text/javascript; charset=utf-8", script)},
 		{Method: "GET", Path: "/account/account.css", Summary: "The style sheet of the account page", OK: Doc{Description: "CSS", ContentType: "text/css"},
-			Handle: static("text/css; charset=utf-8", style)},
+			Page: true, Handle: static("text/css; charset=utf-8", style)},
 		{Method: "GET", Path: "/reset-password", Summary: "The link of the forgot-password mail: to the account page's reset form",
 			Query: &Schema{Fields: []Field{
 				{Name: "email", MaxLength: 256, Description: "the account's address"},
 				{Name: "otp", MaxLength: 64, Description: "the mailed code"},
 			}},
-			OK: Doc{Status: 302, Description: "a redirect to /account/#reset?email=...&otp=..."},
+			OK:   Doc{Status: 302, Description: "a redirect to /account/#reset?email=...&otp=..."},
+			Page: true,
 			Handle: func(req *Request) (Response, error) {
 				v := url.Values{}
 				for _, k := range []string{"email", "otp"} {

@@ -133,3 +133,16 @@ func TestResetPasswordLinkRedirect(t *testing.T) {
 		t.Errorf("an over-long code: status %d, want 400", resp.StatusCode())
 	}
 }
+
+func TestAccountPageFilesAreNotAPIOperations(t *testing.T) {
+	routes := AccountPageRoutes(AccountPage{ServiceName: "Gatehouse"})
+	doc := string(OpenAPI(routes, "1.0.0", ""))
+	ref := string(Reference(routes))
+	for _, r := range routes {
+		inDoc := strings.Contains(doc, `"`+r.Path+`":`)
+		inRef := strings.Contains(ref, "#### "+r.Method+" "+r.Path+"\n")
+		if inDoc == r.Page || inRef == r.Page {
+			t.Errorf("%s %s (page file %v): in /openapi.json %v, in docs/API.md %v", r.Method, r.Path, r.Page, inDoc, inRef)
+		}
+	}
+}

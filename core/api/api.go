@@ -124,6 +124,10 @@ type Route struct {
 	// Errors are the notable error answers: status → message codes (the 401s of the token,
 	// 400 for a body and 413 are implied and documented for every route).
 	Errors map[int][]string
+	// Page is true for the files of a web page and its redirects (the account page's HTML,
+	// script and style, /account, /reset-password): served like any route but not an API
+	// operation, so left out of /openapi.json and docs/API.md.
+	Page bool
 }
 
 // Doc documents a success answer.

@@ -350,6 +350,9 @@ func OpenAPI(routes []*Route, version, serverURL string) []byte {
 	paths := map[string]map[string]any{}
 	tags := map[string]bool{}
 	for _, r := range routes {
+		if r.Page {
+			continue
+		}
 		if paths[r.Path] == nil {
 			paths[r.Path] = map[string]any{}
 		}

@@ -17,7 +17,9 @@ func Reference(routes []*Route) []byte {
 	b.WriteString(referenceIntro)
 	docs := make([]opDoc, 0, len(routes))
 	for _, r := range routes {
-		docs = append(docs, describe(r))
+		if !r.Page {
+			docs = append(docs, describe(r))
+		}
 	}
 	writeLimits(&b, docs)
 	b.WriteString("\n## Endpoints\n\n")
