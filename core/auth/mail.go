@@ -131,11 +131,15 @@ func (s *Service) SendReset(email, purpose string, mc MailContext) error {
 	})
 }
 
-// endPendingCodes ends the mailed codes pending for userID (a reset, an address transfer):
-// called in the transaction of a password or address change, so a code mailed before the
-// change cannot be used after it.
+// endPendingCodes ends the mailed codes pending for userID (a reset, an address transfer, an
+// address verification): called in the transaction of a password or address change (and of the
+// account's deletion), so a code mailed before the change cannot be used after it.
 func endPendingCodes(txn store.Txn, userID uint64) error {
 	if err := txn.Delete(resetKey(userID)); err != nil {
+		return err
+	}
+	// An address verification code too: one mailed to the old address must not verify the new.
+	if err := txn.Delete(verifyKey(userID)); err != nil {
 		return err
 	}
 	return txn.Delete(transferKey(userID))
