@@ -100,6 +100,14 @@ export class TwoFactorInfo {
   codePrefix: string = "";
   codes: TwoFactorCodes = new TwoFactorCodes();
   replayWindowSeconds: u32 = 0;
+  /** v1.2: which of codeField, setupFields and optionalSetupFields take a JSON object. */
+  jsonFields: string[] = [];
+  /** v1.2: the properties TwoFactorResult.clientData may carry ("publicKey"). */
+  clientDataFields: string[] = [];
+  /** v1.2: several credentials; enroll and activate get the active state. */
+  additive: bool = false;
+  /** v1.2: properties the setup body may carry ("name"), in params when present. */
+  optionalSetupFields: string[] = [];
 
   encodeTo(e: Encoder): void {
     e.string(1, this.route);
@@ -115,6 +123,10 @@ export class TwoFactorInfo {
       e.message(8, sub);
     }
     e.uint(9, this.replayWindowSeconds);
+    e.repeated(10, this.jsonFields);
+    e.repeated(11, this.clientDataFields);
+    e.bool(12, this.additive);
+    e.repeated(13, this.optionalSetupFields);
   }
 
   static decodeFrom(d: Decoder): TwoFactorInfo {
@@ -135,6 +147,10 @@ export class TwoFactorInfo {
           break;
         }
         case 9: m.replayWindowSeconds = <u32>d.uint(); break;
+        case 10: m.jsonFields.push(d.string()); break;
+        case 11: m.clientDataFields.push(d.string()); break;
+        case 12: m.additive = d.bool(); break;
+        case 13: m.optionalSetupFields.push(d.string()); break;
       }
     }
     return m;
@@ -303,8 +319,20 @@ export class TwoFactorRequest {
   /** What the plugin returned last time; null at enroll. */
   state: Uint8Array | null = null;
   code: string = "";
-  /** enroll: pairs of the setup body's setup_fields. */
+  /** enroll: pairs of the setup body's setup_fields (and the optional_setup_fields present). */
   params: string[] = [];
+  /** v1.2: the HTTP request's Origin header when it is an accepted origin, else "". */
+  origin: string = "";
+  /** v1.2: the accepted origins (scheme://host[:port]), the public URL's first. */
+  origins: string[] = [];
+  /** v1.2: the relying party id (WebAuthn), by default the public URL's host. */
+  rpId: string = "";
+  /** v1.2: the relying party's display name, by default serviceName. */
+  rpName: string = "";
+  /** v1.2: the server's public URL. */
+  publicUrl: string = "";
+  /** v1.2, additive methods, enroll and activate: the active state; null when inactive. */
+  activeState: Uint8Array | null = null;
 
   encodeTo(e: Encoder): void {
     e.int(1, this.now);
@@ -315,6 +343,12 @@ export class TwoFactorRequest {
     e.blob(11, this.state);
     e.string(12, this.code);
     e.repeated(13, this.params);
+    e.string(14, this.origin);
+    e.repeated(15, this.origins);
+    e.string(16, this.rpId);
+    e.string(17, this.rpName);
+    e.string(18, this.publicUrl);
+    e.blob(19, this.activeState);
   }
 
   static decode(b: Uint8Array): TwoFactorRequest | null {
@@ -330,6 +364,12 @@ export class TwoFactorRequest {
         case 11: m.state = d.bytes(); break;
         case 12: m.code = d.string(); break;
         case 13: m.params.push(d.string()); break;
+        case 14: m.origin = d.string(); break;
+        case 15: m.origins.push(d.string()); break;
+        case 16: m.rpId = d.string(); break;
+        case 17: m.rpName = d.string(); break;
+        case 18: m.publicUrl = d.string(); break;
+        case 19: m.activeState = d.bytes(); break;
       }
     }
     return d.failed ? null : m;
@@ -376,6 +416,12 @@ export class TwoFactorResult {
   replayKey: string = "";
   /** activate: pairs shown in GET /user/2fa ("email", the address). */
   publicPairs: string[] = [];
+  /** v1.2, enroll and challenge: a JSON object of clientDataFields added to the answer's body. */
+  clientData: Uint8Array | null = null;
+  /** v1.2, accepted activate and verify: a JSON object shown in GET /user/2fa under summaryKey. */
+  summary: Uint8Array | null = null;
+  /** v1.2, accepted activate: keys no other user may hold for this method. */
+  uniqueKeys: string[] = [];
   /**
    * Not on the wire: set by `TwoFactorResult.failure` for a call the plugin cannot answer
    * (an unreadable state); the SDK logs it and returns status 3 (failed, a 500).
@@ -395,6 +441,9 @@ export class TwoFactorResult {
     }
     e.string(13, this.replayKey);
     e.repeated(14, this.publicPairs);
+    e.blob(15, this.clientData);
+    e.blob(16, this.summary);
+    e.repeated(17, this.uniqueKeys);
   }
 
   static decode(b: Uint8Array): TwoFactorResult | null {
@@ -420,6 +469,9 @@ export class TwoFactorResult {
         }
         case 13: m.replayKey = d.string(); break;
         case 14: m.publicPairs.push(d.string()); break;
+        case 15: m.clientData = d.bytes(); break;
+        case 16: m.summary = d.bytes(); break;
+        case 17: m.uniqueKeys.push(d.string()); break;
       }
     }
     return d.failed ? null : m;

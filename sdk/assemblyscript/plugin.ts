@@ -5,8 +5,16 @@ import { log, Level, readInput, writeOutput } from "./host";
 import { Encoder } from "./wire";
 import { ConfigureRequest, Descriptor, Reason, Result, TwoFactorInfo } from "./messages";
 
-/** The ABI minor version this SDK speaks (host/ABI.md section 8). */
-export const ABI_MINOR: u32 = 1;
+/**
+ * The newest ABI minor version this SDK speaks (host/ABI.md section 8). A plugin's descriptor
+ * declares the oldest it needs, so it loads on every host that can run it: 1 by default, 2 for
+ * a twofactor method whose TwoFactorInfo uses a v1.2 field, or what `Info.withABIMinor` asks
+ * (a plugin calling crypto's v1.2 `verifySignature` or `digest`).
+ */
+export const ABI_MINOR: u32 = 2;
+
+/** The minor version a plugin declares when nothing it uses needs a newer one. */
+const BASE_MINOR: u32 = 1;
 
 /** Statuses of a gatehouse_* export (host/ABI.md section 7). */
 export namespace Status {
@@ -30,6 +38,8 @@ export class Info {
    * `outbox` declare themselves).
    */
   capabilities: string[] = [];
+  /** The ABI minor version the plugin needs at least; 0 lets the SDK decide (see ABI_MINOR). */
+  abiMinor: u32 = 0;
 
   /** `id` is "<kind>.<name>" (lower case), `version` the plugin's own (semver advised). */
   constructor(public id: string, public name: string, public version: string) {}
@@ -48,6 +58,17 @@ export class Info {
     this.configSchema = schema;
     return this;
   }
+
+  /** Declares that the plugin needs ABI v1.`minor` at least (2 for crypto's v1.2 functions). */
+  withABIMinor(minor: u32): Info {
+    this.abiMinor = minor;
+    return this;
+  }
+}
+
+/** Whether a twofactor method's metadata uses a field of ABI v1.2. */
+function usesV12(tf: TwoFactorInfo): bool {
+  return tf.jsonFields.length > 0 || tf.clientDataFields.length > 0 || tf.additive || tf.optionalSetupFields.length > 0;
 }
 
 /** The base of every kind. */
@@ -87,7 +108,11 @@ export function registerPlugin(kind: string, hooks: string[], info: Info, p: Plu
   if (registered !== null) abort("a plugin is already registered");
   registered = p;
   registeredKind = kind;
-  descriptor.abiMinor = ABI_MINOR;
+  let minor = BASE_MINOR;
+  if (twofactor !== null && usesV12(twofactor)) minor = 2;
+  if (info.abiMinor > minor) minor = info.abiMinor;
+  if (minor > ABI_MINOR) abort("the plugin asks for an ABI minor version this SDK does not speak");
+  descriptor.abiMinor = minor;
   descriptor.id = info.id;
   descriptor.name = info.name;
   descriptor.version = info.version;
