@@ -60,7 +60,7 @@ func AccountRoutes(a *auth.Service, erase auth.Eraser) []*Route {
 			OK:     Doc{Description: "null; every token of that session is revoked"},
 			Errors: map[int][]string{404: {auth.CodeSessionNotFound}},
 			Handle: func(req *Request) (Response, error) {
-				return Response{}, a.RevokeSession(req.Principal, req.Params["id"])
+				return Response{}, a.RevokeSession(req.Ctx, req.Principal, req.Params["id"])
 			}},
 		{Method: "POST", Path: "/user/email/verify", Summary: "Confirm the account's address with its mailed code", Auth: auth.AccessOrNone, Body: verifyBody,
 			OK: Doc{Description: "null; the address is verified (GET /user shows emailVerified) and, under GATEHOUSE_VERIFY_EMAIL=required, the account can log in"},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/account"
+	"github.com/gatehouse/gatehouse/core/audit"
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/limit"
 	"github.com/gatehouse/gatehouse/core/session"
@@ -82,9 +83,9 @@ func (s *Service) Sessions(p Principal) ([]SessionInfo, error) {
 	return out, err
 }
 
-// RevokeSession ends the session of p's user whose public id is publicID (p's own included);
-// 404 SESSION_NOT_FOUND when the user has no such session.
-func (s *Service) RevokeSession(p Principal, publicID string) error {
+// RevokeSession ends the session of p's user whose public id is publicID (p's own included),
+// with its audit event; 404 SESSION_NOT_FOUND when the user has no such session.
+func (s *Service) RevokeSession(ctx context.Context, p Principal, publicID string) error {
 	return s.Store.Update(func(txn store.Txn) error {
 		list, err := session.List(txn, p.UserID)
 		if err != nil {
@@ -92,7 +93,10 @@ func (s *Service) RevokeSession(p Principal, publicID string) error {
 		}
 		for _, sess := range list {
 			if subtle.ConstantTimeCompare([]byte(session.PublicID(sess.ID)), []byte(publicID)) == 1 {
-				return session.Revoke(txn, p.UserID, sess.ID)
+				if err := session.Revoke(txn, p.UserID, sess.ID); err != nil {
+					return err
+				}
+				return s.Audit.Record(ctx, txn, audit.Event{Type: audit.SessionRevoked, UserID: p.UserID, Detail: map[string]string{"by": "user"}})
 			}
 		}
 		return failure.New(404, CodeSessionNotFound)

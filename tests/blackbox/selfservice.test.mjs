@@ -9,13 +9,17 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, uniqueEmail, assertError, ok, assertNullBody, decodeJwt, Totp, otpauthSecret } from './lib.mjs';
 
+const ADMIN = 'selfservice-admin-token-0123456789abcdef';
 let srv;
 before(async () => {
-  srv = await startServer({ env: { GATEHOUSE_REGISTRATION: 'open' } });
+  srv = await startServer({ env: { GATEHOUSE_REGISTRATION: 'open', GATEHOUSE_ADMIN_TOKEN: `bb:${ADMIN}`, GATEHOUSE_TRUSTED_PROXIES: '127.0.0.1/32,::1' } });
 });
 after(async () => {
   await srv?.stop();
 });
+
+const auditOf = async (userId, type) =>
+  ok(await srv.request('GET', `/admin/audit?${new URLSearchParams({ userId: String(userId), type })}`, { token: ADMIN }), 'audit').events;
 
 async function loginAs(u, userAgent) {
   const l = await srv.request('POST', '/auth/login', { json: { username: u.email, password: u.password }, headers: { 'user-agent': userAgent } });
@@ -84,6 +88,19 @@ describe('GET /user/sessions', () => {
     assert.equal(after.createdAt, first.createdAt);
   });
 
+  test('the login\'s client address as the trusted proxy reports it', async () => {
+    const u = await srv.register();
+    const l = await srv.request('POST', '/auth/login', { json: { username: u.email, password: u.password }, headers: { 'x-forwarded-for': '198.51.100.23', 'user-agent': 'bb-proxied' } });
+    const a = await srv.request('GET', '/auth/accesstoken', { token: l.text });
+    const [s] = ok(await srv.request('GET', '/user/sessions', { token: a.text }), 'sessions').sessions;
+    assert.equal(s.ip, '198.51.100.23');
+    assert.equal(s.userAgent, 'bb-proxied');
+    // A User-Agent is kept to its first 256 bytes.
+    const long = await loginAs(u, 'x'.repeat(300));
+    const kept = ok(await srv.request('GET', '/user/sessions', { token: long.access }), 'sessions').sessions.find((x) => x.current);
+    assert.equal(kept.userAgent, 'x'.repeat(256));
+  });
+
   test('only the caller\'s own sessions', async () => {
     const a = await srv.register();
     const b = await srv.register();
@@ -105,6 +122,8 @@ describe('DELETE /user/sessions/{id}', () => {
     assertError(await srv.request('GET', '/auth/accesstoken', { token: phone.refresh }), 401, 'TOKEN_REVOKED');
     assertError(await srv.request('GET', '/user', { token: phone.access }), 401, 'TOKEN_REVOKED');
     ok(await srv.request('GET', '/user', { token: laptop.access }), 'the other session still works');
+    const [e] = await auditOf(u.userId, 'session.revoked');
+    assert.equal(e?.detail?.by, 'user', JSON.stringify(e));
     const left = ok(await srv.request('GET', '/user/sessions', { token: laptop.access }), 'sessions').sessions;
     assert.deepEqual(left.map((s) => s.userAgent), ['bb-laptop']);
     // Gone now: a second DELETE is a 404.
