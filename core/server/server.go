@@ -87,16 +87,20 @@ type Server struct {
 	admin *admin.Service
 	// adminHTTP serves the admin API on GATEHOUSE_ADMIN_ADDR when it is set.
 	adminHTTP *fasthttp.Server
+	// steps times the start-up (debug log lines), until the listener is open.
+	steps *stepTimer
 }
 
 // Open builds a server from cfg: opens the store, loads or creates the keys, and registers the
 // routes. It does not listen yet.
 func Open(cfg config.Config, log hclog.Logger) (*Server, error) {
+	steps := newStepTimer(log)
 	st, err := openStore(cfg, log.Named("store"))
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: st}
+	steps.step("store open")
+	s := &Server{cfg: cfg, log: log, store: st, steps: steps}
 	if err := s.assemble(); err != nil {
 		if s.plugins != nil {
 			s.plugins.Close(context.Background())
@@ -121,6 +125,7 @@ func (s *Server) assemble() error {
 		return err
 	}
 	s.sealer = sealer
+	s.steps.step("master key")
 	now := time.Now
 	keys, err := token.EnsureKeys(s.store, sealer, now())
 	if err != nil {
@@ -133,9 +138,11 @@ func (s *Server) assemble() error {
 	if err != nil {
 		return err
 	}
+	s.steps.step("signing keys")
 	if err := s.openPlugins(context.Background()); err != nil {
 		return err
 	}
+	s.steps.step("plugins")
 	policy := s.passwordPolicies()
 	limiter := limit.New(s.store, limit.DefaultPolicy, now)
 	limiter.SetUnknownKey(sealer.Derive("limiter buckets of unknown subjects"))
@@ -153,6 +160,7 @@ func (s *Server) assemble() error {
 	if err != nil {
 		return err
 	}
+	s.steps.step("mail templates and node id")
 	s.outbox = &mail.Outbox{Store: s.store, Templates: templates, Mailer: transport, Sealer: sealer, NodeID: nodeID, From: cfg.SMTPFrom, Now: now, Log: s.log.Named("mail")}
 	s.auth = &auth.Service{
 		Store:                s.store,
@@ -183,12 +191,15 @@ func (s *Server) assemble() error {
 		Site:     site(cfg),
 	}
 	s.auth.SecondFactors = s.twoFactor
+	s.steps.step("use cases")
 	// The caches follow the store's change notices, from this process and any other on the
 	// same store; so do the signing keys (a rotation through another node).
 	s.auth.WatchChanges()
 	s.twoFactor.WatchChanges()
 	s.store.Subscribe(store.TopicKeys, func(string) { go s.reloadKeys() })
+	s.steps.step("change notices")
 	s.registerTwoFactorPlugins() // one method per loaded twofactor plugin (plugin_twofactor.go)
+	s.steps.step("2FA methods")
 	s.router = api.NewRouter(s.auth, s.log.Named("api"))
 	s.router.SetCORS(api.NewCORS(cfg.Origins))
 	s.router.SetTrustedProxies(s.proxies)
@@ -209,9 +220,11 @@ func (s *Server) assemble() error {
 	s.router.Add(api.DocRoutes(s.router, Version, ownURL(cfg))...)
 	s.router.Add(api.AccountPageRoutes(api.AccountPage{ServiceName: cfg.DisplayName, RegistrationOpen: cfg.RegistrationOpen()})...)
 	s.registerMetrics()
+	s.steps.step("routes")
 	// Compiling and instantiating the plugins leaves ~100 MiB of garbage that an idle server
 	// would otherwise hold until the next GC cycle: give it back now, once.
 	debug.FreeOSMemory()
+	s.steps.step("start-up garbage returned")
 	return nil
 }
 
@@ -310,6 +323,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	}
 	s.log.Info("listening", "addr", ln.Addr().String(), "data", s.cfg.DataDir, "registration", s.cfg.Registration,
 		"max_conns", limits.total, "max_conns_per_ip", limits.perIP, "trusted_proxies", len(s.proxies))
+	s.steps.step("listening")
 	if ready != nil {
 		ready(ln.Addr())
 	}
