@@ -139,6 +139,10 @@ type Config struct {
 	// plugin's log lines of the call carry it as request_id. Default: none.
 	RequestID func(context.Context) string
 
+	// SkipEmbedded are first-party plugins, by name (plugins.FirstParty), that LoadEmbedded
+	// does not load. Default none.
+	SkipEmbedded []string
+
 	// grantAll grants every capability a module imports (Inspect only).
 	grantAll bool
 }
@@ -429,6 +433,10 @@ func readPluginFile(path string, limit int64) ([]byte, error) {
 func (h *Host) LoadEmbedded(ctx context.Context) error {
 	var errs []error
 	for _, name := range plugins.FirstParty {
+		if slices.Contains(h.cfg.SkipEmbedded, name) {
+			h.log.Info("first-party plugin skipped (GATEHOUSE_SKIP_PLUGINS)", "name", name)
+			continue
+		}
 		source := "embedded:" + name
 		wasm, err := plugins.Wasm(name)
 		if err != nil {

@@ -452,6 +452,24 @@ func TestLoadEmbedded(t *testing.T) {
 	}
 }
 
+// SkipEmbedded (GATEHOUSE_SKIP_PLUGINS) leaves first-party plugins out: not loaded, not in Status.
+func TestLoadEmbeddedSkip(t *testing.T) {
+	var skip []string
+	for _, name := range plugins.FirstParty {
+		if name != "password-default" {
+			skip = append(skip, name)
+		}
+	}
+	h := newHost(t, host.Config{SkipEmbedded: skip})
+	if err := h.LoadEmbedded(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := h.Status()
+	if len(st) != 1 || st[0].ID != "password.default" || !st[0].Loaded {
+		t.Fatalf("status %+v, want password.default alone", st)
+	}
+}
+
 func TestLoadDir(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"ok", "abi-v2"} {

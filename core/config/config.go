@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/host"
+	"github.com/gatehouse/gatehouse/plugins"
 )
 
 // Config is the whole configuration of a Gatehouse server.
@@ -97,6 +98,9 @@ type Config struct {
 
 	// PluginsDir is a folder of extra .wasm plugins to load. Default none.
 	PluginsDir string
+	// SkipPlugins are first-party plugins, by name (plugins.FirstParty: passkey, totp, ...), that
+	// are not loaded: neither compiled nor given memory. Default none (all load).
+	SkipPlugins []string
 	// Mailer is the mailer plugin that delivers email: "outbox" (mailer.outbox, for
 	// development: .eml files in <data>/outbox), "smtp" (mailer.smtp, through SMTPAddr), or the
 	// id of a mailer plugin from PluginsDir (such as "mailer.httpapi"). Default outbox.
@@ -265,6 +269,7 @@ var settings = []setting{
 	num("plugin-max-size", "GATEHOUSE_PLUGIN_MAX_SIZE", "largest .wasm file loaded from the plugins folder, in bytes", func(c *Config) *int { return &c.PluginMaxSize }),
 	str("plugins-dir", "GATEHOUSE_PLUGINS_DIR", "folder of extra .wasm plugins to load (empty: none)", func(c *Config) *string { return &c.PluginsDir }),
 	dur("plugin-idle-timeout", "GATEHOUSE_PLUGIN_IDLE_TIMEOUT", "a plugin instance unused this long is dropped, its memory freed, and made again at the next call (0: keep idle instances)", func(c *Config) *time.Duration { return &c.PluginIdleTimeout }),
+	list("skip-plugins", "GATEHOUSE_SKIP_PLUGINS", "comma-separated first-party plugins not to load, by name ("+strings.Join(plugins.FirstParty, ", ")+"): a method no account uses costs no memory or start-up time", func(c *Config) *[]string { return &c.SkipPlugins }),
 	str("plugin-cache", "GATEHOUSE_PLUGIN_CACHE", "folder of the plugins' compilation cache (empty: <data>/plugin-cache)", func(c *Config) *string { return &c.PluginCache }),
 	{flag: "plugin-grants", env: "GATEHOUSE_PLUGIN_GRANTS", usage: "capabilities granted to plugins: id=cap+cap;id=cap (e.g. mailer.httpapi=http; the first-party mailer.smtp, mailer.outbox and twofactor.totp get theirs without it)",
 		get: func(c *Config) string { return formatGrants(c.PluginGrants) },
@@ -459,6 +464,16 @@ func (c Config) Validate() error {
 			bad("GATEHOUSE_WEBAUTHN_RP_ID", "%q is neither the host of GATEHOUSE_PUBLIC_URL (%q) nor a parent domain of it: browsers would refuse every passkey", rp, host)
 		}
 	}
+	for _, name := range c.SkipPlugins {
+		switch {
+		case !slices.Contains(plugins.FirstParty, name):
+			bad("GATEHOUSE_SKIP_PLUGINS", "%q is not a first-party plugin (%s)", name, strings.Join(plugins.FirstParty, ", "))
+		case firstPartyName(c.MailerPlugin()) == name:
+			bad("GATEHOUSE_SKIP_PLUGINS", "%q is the mailer in use (GATEHOUSE_MAILER)", name)
+		case slices.ContainsFunc(c.PasswordPolicies, func(id string) bool { return firstPartyName(id) == name }):
+			bad("GATEHOUSE_SKIP_PLUGINS", "%q is a password policy in use (GATEHOUSE_PASSWORD_POLICIES)", name)
+		}
+	}
 	if c.Registration != "open" && c.Registration != "closed" {
 		bad("GATEHOUSE_REGISTRATION", "must be open or closed, not %q", c.Registration)
 	}
@@ -604,6 +619,12 @@ func formatGrants(g map[string][]string) string {
 		parts = append(parts, id+"="+strings.Join(g[id], "+"))
 	}
 	return strings.Join(parts, ";")
+}
+
+// firstPartyName is the folder name a first-party plugin id has (twofactor.passkey: passkey,
+// mailer.smtp: mailer-smtp, password.default: password-default).
+func firstPartyName(id string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(id, "twofactor."), ".", "-")
 }
 
 // MailerPlugin returns the id of the mailer plugin Mailer names: mailer.outbox for "outbox",

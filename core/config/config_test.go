@@ -26,6 +26,14 @@ func TestPrecedenceAndValidation(t *testing.T) {
 			func(c Config) bool { return c.Addr == ":10" }, ""},
 		{"list", map[string]string{"GATEHOUSE_PASSWORD_POLICIES": " a, b ,,"}, nil,
 			func(c Config) bool { return strings.Join(c.PasswordPolicies, "|") == "a|b" }, ""},
+		{"skip a method", map[string]string{"GATEHOUSE_SKIP_PLUGINS": "passkey,email-otp"}, nil,
+			func(c Config) bool { return strings.Join(c.SkipPlugins, "|") == "passkey|email-otp" }, ""},
+		{"skip smtp while the outbox mails", map[string]string{"GATEHOUSE_SKIP_PLUGINS": "mailer-smtp"}, nil,
+			func(c Config) bool { return c.SkipPlugins[0] == "mailer-smtp" }, ""},
+		{"skip an unknown plugin", map[string]string{"GATEHOUSE_SKIP_PLUGINS": "twofactor.passkey"}, nil, nil, "GATEHOUSE_SKIP_PLUGINS"},
+		{"skip the mailer in use", map[string]string{"GATEHOUSE_SKIP_PLUGINS": "mailer-outbox"}, nil, nil, "mailer in use"},
+		{"skip the smtp mailer in use", map[string]string{"GATEHOUSE_SKIP_PLUGINS": "mailer-smtp", "GATEHOUSE_MAILER": "smtp", "GATEHOUSE_SMTP_ADDR": "127.0.0.1:25"}, nil, nil, "mailer in use"},
+		{"skip the policy in use", map[string]string{"GATEHOUSE_SKIP_PLUGINS": "password-default"}, nil, nil, "password policy in use"},
 		{"bad registration", map[string]string{"GATEHOUSE_REGISTRATION": "maybe"}, nil, nil, "GATEHOUSE_REGISTRATION"},
 		{"every notice by default, verification off", nil, nil, func(c Config) bool {
 			return strings.Join(c.Notices, ",") == strings.Join(NoticeEvents, ",") && c.VerifyEmail == "off"

@@ -38,6 +38,7 @@ func (s *Server) openPlugins(ctx context.Context) error {
 		Observer:        metrics.ObservePluginCall,
 		RequestID:       reqctx.ID, // every plugin call of a request names it
 		IdleTimeout:     idleTimeout(s.cfg.PluginIdleTimeout),
+		SkipEmbedded:    s.cfg.SkipPlugins,
 	})
 	if err != nil {
 		return err
