@@ -1,6 +1,6 @@
 # mk/plugins.mk: building the plugins. Included by the Makefile.
 #
-#   make plugins            first-party Go plugins -> plugins/wasm/*.wasm (embedded by
+#   make plugins            first-party Go plugins -> plugins/wasm/*.wasm.zst (embedded by
 #                           `go build`; those in PLUGINS_FIRST_PARTY_AS are embedded from
 #                           their committed AssemblyScript build instead), Go examples
 #                           -> .cache/wasm/ (where the tests' sdktest.Build puts them
@@ -49,8 +49,11 @@ plugins: plugins-first-party plugins-examples plugins-committed
 plugins-first-party:
 	@mkdir -p plugins/wasm .cache/wasm
 	@for p in $(PLUGINS_FIRST_PARTY_GO); do \
-		echo "plugin  plugins/wasm/$$p.wasm"; \
-		$(PLUGINS_GOBUILD) -o plugins/wasm/$$p.wasm ./plugins/$$p || exit 1; \
+		echo "plugin  plugins/wasm/$$p.wasm.zst (from .cache/wasm/plugins_$$p.wasm)"; \
+		rm -f plugins/wasm/$$p.wasm; \
+		$(PLUGINS_GOBUILD) -o .cache/wasm/plugins_$$p.wasm ./plugins/$$p || exit 1; \
+		[ plugins/wasm/$$p.wasm.zst -nt .cache/wasm/plugins_$$p.wasm ] || \
+			$(GO) run ./internal/wasmpack .cache/wasm/plugins_$$p.wasm plugins/wasm/$$p.wasm.zst || exit 1; \
 	done
 	@for p in $(PLUGINS_FIRST_PARTY_AS); do \
 		rm -f plugins/wasm/$$p.wasm; \
@@ -85,5 +88,5 @@ plugins-c:
 		-o examples/c-policy/plugin/policy.wasm examples/c-policy/plugin/policy.c
 
 plugins-clean:
-	rm -f plugins/wasm/*.wasm
+	rm -f plugins/wasm/*.wasm plugins/wasm/*.wasm.zst
 	rm -rf .cache/wasm

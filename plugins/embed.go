@@ -7,7 +7,9 @@
 //     implementation that tests/assemblyscript runs beside it; `make plugins`
 //     builds it to .cache/wasm/, not into the binary.
 //   - for the others, the Go main package in <name>/, built to WebAssembly by
-//     `make plugins` (mk/plugins.mk) into wasm/.
+//     `make plugins` (mk/plugins.mk) and embedded zstd-compressed as
+//     wasm/<name>.wasm.zst (internal/wasmpack; a Go plugin compresses ~4x, which
+//     keeps the binary within its size budget). Wasm decompresses it.
 //
 // On a fresh clone wasm/ holds only its README: everything still compiles,
 // and host.LoadEmbedded reports each missing Go plugin in the host's Status.
@@ -18,6 +20,8 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // FirstParty lists the first-party plugins by folder name, in load order.
@@ -39,9 +43,17 @@ func Wasm(name string) ([]byte, error) {
 	if slices.Contains(AssemblyScript, name) {
 		return fs.ReadFile(asFS, name+"/as/"+name+".wasm")
 	}
-	b, err := fs.ReadFile(wasmFS, "wasm/"+name+".wasm")
+	packed, err := fs.ReadFile(wasmFS, "wasm/"+name+".wasm.zst")
 	if err != nil {
 		return nil, fmt.Errorf("plugins: %s is not built into this binary (run `make plugins`, then rebuild): %w", name, err)
 	}
+	b, err := unpack.DecodeAll(packed, nil)
+	if err != nil {
+		return nil, fmt.Errorf("plugins: %s: embedded module undecodable: %w", name, err)
+	}
 	return b, nil
 }
+
+// unpack decompresses the embedded Go plugins (one goroutine, no memory kept between calls
+// beyond its window).
+var unpack, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
