@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -103,6 +104,13 @@ func (s *Server) serveAdmin(ctx context.Context) (stop func(), err error) {
 	// The admin API through the socket: the same routes as /admin/ on a listener, with the
 	// actor "socket" and no token (only the owner of the data folder reaches the socket).
 	mux.HandleFunc("/admin/", s.adminSocketAPI)
+	// The Go runtime's profiles (heap, goroutine, CPU, ...), for the owner of the data folder
+	// only: where the memory and the time go (BENCHMARKS.md, "Where the idle memory goes").
+	//   curl --unix-socket DATA/admin.sock http://admin/debug/pprof/heap > heap.pb.gz
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return func() {

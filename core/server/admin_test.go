@@ -1,13 +1,18 @@
 package server
 
 import (
+	"bytes"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 )
 
 // The admin socket is never reachable by others, not even for an instant: a watcher that
@@ -57,5 +62,38 @@ func TestAdminSocketNeverOpenToOthers(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("left behind: %v", entries)
+	}
+}
+
+// The runtime's profiles are served on the admin socket (owner only), never on the public
+// listener.
+func TestAdminSocketProfiles(t *testing.T) {
+	base, srv := startServerWith(t, nil)
+	c, err := DialAdmin(srv.cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path string
+		want func([]byte) bool
+	}{
+		{"/debug/pprof/heap", func(b []byte) bool { return len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b }}, // gzipped protobuf
+		{"/debug/pprof/", func(b []byte) bool { return bytes.Contains(b, []byte("goroutine")) }},
+		{"/debug/pprof/goroutine?debug=1", func(b []byte) bool { return bytes.Contains(b, []byte("core/server")) }},
+	}
+	for _, tt := range tests {
+		resp, err := c.http.Get("http://admin" + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !tt.want(b) {
+			t.Errorf("GET %s through the admin socket: %d, %d bytes %.60q", tt.path, resp.StatusCode, len(b), b)
+		}
+	}
+	pub := client{tb: t, base: base, c: &fasthttp.Client{}}
+	if code, body := pub.do("GET", "/debug/pprof/heap", "", ""); code != http.StatusNotFound {
+		t.Errorf("GET /debug/pprof/heap on the public listener: %d %s", code, body)
 	}
 }
