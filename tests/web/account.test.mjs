@@ -5,8 +5,9 @@
 // authenticator app (the code computed here, RFC 6238 with node:crypto), keep the recovery
 // codes (download), sign out, sign in with a TOTP code, list the sessions and end another one,
 // forget the password and reset it from the mailed link, sign in with a recovery code; then
-// email codes as a second method, changing the password, changing the address, signing out
-// everywhere. Mail is read from an SMTP sink (tests/blackbox/smtp.mjs). The page must load
+// delete the account (sudo by a TOTP code); then email codes as a second method, changing the
+// password, changing the address, signing out everywhere, deleting with the password, and
+// registering where the address must be confirmed first. Mail is read from an SMTP sink (tests/blackbox/smtp.mjs). The page must load
 // nothing from outside the server, log no error, and fit the phone's width. Screenshots of each
 // step go to tests/web/artifacts/ (gitignored), the headers of the page are checked too.
 //
@@ -120,17 +121,17 @@ function mailTo(to, since, what) {
 }
 
 /** A browser context (a fresh cookie jar) at a width, recording what the page does wrong. */
-async function openPage(width, locale = 'en-US') {
+async function openPage(width, locale = 'en-US', server = srv) {
   const context = await browser.newContext({
     viewport: { width, height: width < 500 ? 844 : 900 },
     locale,
     acceptDownloads: true,
   });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
   const problems = { foreign: [], pageErrors: [], consoleErrors: [] };
   await context.route('**/*', (route) => {
     const url = route.request().url();
-    if (url.startsWith(srv.url + '/') || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+    if (url.startsWith(server.url + '/') || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
     problems.foreign.push(url);
     return route.abort();
   });
@@ -401,6 +402,23 @@ for (const width of [1280, 390]) {
       await signInRecoveryCode(ctx.page, account);
     });
 
+    test('delete the account (with 2FA: a sudo token)', async () => {
+      const { page } = ctx;
+      await page.reload(); // the sign-in's sudo token is gone: the page asks for a code
+      await heading(page, 'Your account');
+      await page.getByRole('button', { name: 'Delete account…' }).click();
+      assert.equal(await page.getByLabel('Password').count(), 0, 'no password field with 2FA on');
+      await page.getByLabel('I understand that this cannot be undone').check();
+      await page.getByRole('button', { name: 'Delete my account permanently' }).click();
+      await page.getByRole('heading', { name: 'Confirm it is you' }).waitFor();
+      await page.getByLabel('Code from your authenticator app').fill(await freshCode(account));
+      await page.getByRole('button', { name: 'Confirm' }).click();
+      await heading(page, 'Sign in');
+      await expectStatus(page, /account has been deleted/, 'deleted');
+      const login = await request(srv.url, 'POST', '/auth/login', { json: { username: account.email, password: account.password } });
+      assert.equal(login.status, 401, 'the account is gone');
+    });
+
     test('no page error, no console error, nothing fetched from outside', async () => {
       await checkProblems(ctx.problems, tag);
     });
@@ -512,8 +530,71 @@ describe('more flows at desktop width', { concurrency: 1 }, () => {
     await heading(page, 'Your account');
   });
 
+  test('delete the account (without 2FA: with the password)', async () => {
+    const { page } = ctx;
+    await page.getByRole('button', { name: 'Delete account…' }).click();
+    // No 2FA: the password proves presence (a wrong one is refused).
+    await page.getByLabel('Password').fill('Not-The-Password-1');
+    await page.getByLabel('I understand that this cannot be undone').check();
+    await page.getByRole('button', { name: 'Delete my account permanently' }).click();
+    await expectStatus(page, /password is not right/, 'a wrong password');
+    await page.getByLabel('Password').fill(account.password);
+    await page.getByRole('button', { name: 'Delete my account permanently' }).click();
+    await heading(page, 'Sign in');
+    await expectStatus(page, /account has been deleted/, 'deleted');
+    const login = await request(srv.url, 'POST', '/auth/login', { json: { username: account.email, password: account.password } });
+    assert.equal(login.status, 401, 'the account is gone');
+  });
+
   test('no page error, no console error, nothing fetched from outside', async () => {
     await checkProblems(ctx.problems, 'more flows');
+  });
+});
+
+describe('address confirmation (GATEHOUSE_VERIFY_EMAIL=required)', { concurrency: 1 }, () => {
+  let vsrv;
+  let ctx;
+  before(async () => {
+    vsrv = await startServer({
+      env: {
+        GATEHOUSE_REGISTRATION: 'open',
+        GATEHOUSE_VERIFY_EMAIL: 'required',
+        GATEHOUSE_MAILER: 'smtp',
+        GATEHOUSE_SMTP_ADDR: smtp.addr,
+        GATEHOUSE_SMTP_FROM: 'gatehouse@example.com',
+      },
+    });
+    ctx = await openPage(390, 'en-US', vsrv);
+  });
+  after(async () => {
+    await ctx?.context.close();
+    await vsrv?.stop();
+  });
+
+  test('register, confirm the address with the mailed code, then the overview', async () => {
+    const { page } = ctx;
+    const email = uniqueEmail('web-verify');
+    const mark = smtp.lastId;
+    await page.goto(`${vsrv.url}/account/#register`);
+    await heading(page, 'Create an account');
+    await page.getByLabel('Email address').fill(email);
+    await page.getByLabel('Password').fill(GOOD_PASSWORD);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await heading(page, 'Confirm your address');
+    const m = await mailTo(email, mark, 'verification mail');
+    const code = /\b(\d{6})\b/.exec(m.text)?.[1];
+    assert.ok(code, `a code in the mail: ${m.text}`);
+    const wrong = code === '000000' ? '111111' : '000000';
+    await page.getByLabel('Code from the email').fill(wrong);
+    await page.getByRole('button', { name: 'Confirm address' }).click();
+    await expectStatus(page, /not right or has expired/, 'a wrong code');
+    await page.getByLabel('Code from the email').fill(code);
+    await shot(page, 'phone-verify');
+    await page.getByRole('button', { name: 'Confirm address' }).click();
+    await heading(page, 'Your account');
+    await page.getByText('verified', { exact: true }).waitFor();
+    await assertFits(page, 390, 'overview after confirmation');
+    await checkProblems(ctx.problems, 'address confirmation');
   });
 });
 

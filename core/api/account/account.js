@@ -152,6 +152,17 @@ const MESSAGES = {
     'err.pwLong': 'The password can have at most {n} characters.',
     'err.codeLength': 'The code has 6 digits.',
     'err.NO_PENDING_EMAIL_TRANSFER': 'Ask for a new code first.',
+    'verify.title': 'Confirm your address',
+    'verify.intro': 'We sent a code to {email}. Enter it to confirm the address.',
+    'verify.code': 'Code from the email',
+    'verify.submit': 'Confirm address',
+    'verify.resend': 'Send a new code',
+    'verify.sent': 'A new code has been sent to {email}.',
+    'verify.done': 'Your address is confirmed.',
+    'verify.open': 'Confirm this address',
+    'err.EMAIL_ALREADY_VERIFIED': 'This address is confirmed already.',
+    'err.NO_PENDING_EMAIL_VERIFICATION': 'Ask for a new code first.',
+    'del.passwordHint': 'Your password confirms that it is you.',
     'err.UNABLE_TO_FIND_MAIL_TEMPLATE': 'This server cannot send that email.',
   },
   nl: {
@@ -298,6 +309,17 @@ const MESSAGES = {
     'err.pwLong': 'Het wachtwoord mag hoogstens {n} tekens hebben.',
     'err.codeLength': 'De code heeft 6 cijfers.',
     'err.NO_PENDING_EMAIL_TRANSFER': 'Vraag eerst een nieuwe code aan.',
+    'verify.title': 'Bevestig je adres',
+    'verify.intro': 'We hebben een code naar {email} gestuurd. Vul die in om het adres te bevestigen.',
+    'verify.code': 'Code uit de e-mail',
+    'verify.submit': 'Adres bevestigen',
+    'verify.resend': 'Nieuwe code versturen',
+    'verify.sent': 'Er is een nieuwe code naar {email} gestuurd.',
+    'verify.done': 'Je adres is bevestigd.',
+    'verify.open': 'Dit adres bevestigen',
+    'err.EMAIL_ALREADY_VERIFIED': 'Dit adres is al bevestigd.',
+    'err.NO_PENDING_EMAIL_VERIFICATION': 'Vraag eerst een nieuwe code aan.',
+    'del.passwordHint': 'Met je wachtwoord bevestig je dat jij het bent.',
     'err.UNABLE_TO_FIND_MAIL_TEMPLATE': 'Deze server kan die e-mail niet versturen.',
   },
   fr: {
@@ -444,6 +466,17 @@ const MESSAGES = {
     'err.pwLong': 'Le mot de passe peut compter au plus {n} caractères.',
     'err.codeLength': 'Le code compte 6 chiffres.',
     'err.NO_PENDING_EMAIL_TRANSFER': 'Demandez d’abord un nouveau code.',
+    'verify.title': 'Confirmez votre adresse',
+    'verify.intro': 'Nous avons envoyé un code à {email}. Saisissez-le pour confirmer l’adresse.',
+    'verify.code': 'Code reçu par e-mail',
+    'verify.submit': 'Confirmer l’adresse',
+    'verify.resend': 'Envoyer un nouveau code',
+    'verify.sent': 'Un nouveau code a été envoyé à {email}.',
+    'verify.done': 'Votre adresse est confirmée.',
+    'verify.open': 'Confirmer cette adresse',
+    'err.EMAIL_ALREADY_VERIFIED': 'Cette adresse est déjà confirmée.',
+    'err.NO_PENDING_EMAIL_VERIFICATION': 'Demandez d’abord un nouveau code.',
+    'del.passwordHint': 'Votre mot de passe confirme que c’est bien vous.',
     'err.UNABLE_TO_FIND_MAIL_TEMPLATE': 'Ce serveur ne peut pas envoyer cet e-mail.',
   },
   de: {
@@ -590,6 +623,17 @@ const MESSAGES = {
     'err.pwLong': 'Das Passwort darf höchstens {n} Zeichen haben.',
     'err.codeLength': 'Der Code hat 6 Ziffern.',
     'err.NO_PENDING_EMAIL_TRANSFER': 'Fordern Sie zuerst einen neuen Code an.',
+    'verify.title': 'Adresse bestätigen',
+    'verify.intro': 'Wir haben einen Code an {email} gesendet. Geben Sie ihn ein, um die Adresse zu bestätigen.',
+    'verify.code': 'Code aus der E-Mail',
+    'verify.submit': 'Adresse bestätigen',
+    'verify.resend': 'Neuen Code senden',
+    'verify.sent': 'Ein neuer Code wurde an {email} gesendet.',
+    'verify.done': 'Ihre Adresse ist bestätigt.',
+    'verify.open': 'Diese Adresse bestätigen',
+    'err.EMAIL_ALREADY_VERIFIED': 'Diese Adresse ist bereits bestätigt.',
+    'err.NO_PENDING_EMAIL_VERIFICATION': 'Fordern Sie zuerst einen neuen Code an.',
+    'del.passwordHint': 'Mit Ihrem Passwort bestätigen Sie, dass Sie es sind.',
     'err.UNABLE_TO_FIND_MAIL_TEMPLATE': 'Dieser Server kann diese E-Mail nicht senden.',
   },
 };
@@ -687,6 +731,7 @@ function onSubmit(form, fn, messages = {}) {
 }
 
 function showError(err, messages = {}) {
+  if (err instanceof Error && !(err instanceof ApiError) && err.message === '') return clearStatus(); // a cancelled prompt
   if (!(err instanceof ApiError)) {
     console.warn(err);
     say(err instanceof TypeError ? t('err.network') : String(err?.message ?? err), { error: true });
@@ -989,14 +1034,52 @@ function signInView(prefill = '') {
     h('div', { class: 'actions' }, h('button', { type: 'submit', text: t('signin.submit') })));
   onSubmit(form, async (v) => {
     session.email = v.email.trim();
-    await call('POST', '/auth/login', { body: { username: session.email, password: v.password }, query: { cookie: 'true' } });
-    clearStatus();
-    await afterLogin();
+    await login(session.email, v.password);
   });
   view(t('signin.title'), form,
     h('p', { class: 'links' },
       REGISTRATION_OPEN && h('a', { href: '#register', text: t('link.register') }),
       h('a', { href: '#forgot', text: t('link.forgot') })));
+}
+
+/**
+ * Log in with the password (the token goes into the cookie); an address still to be confirmed
+ * (GATEHOUSE_VERIFY_EMAIL=required) gets the confirmation form first, which logs in after.
+ */
+async function login(email, password) {
+  try {
+    await call('POST', '/auth/login', { body: { username: email, password }, query: { cookie: 'true' } });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 403 && err.code === 'EMAIL_NOT_VERIFIED') return verifyView(email, password);
+    throw err;
+  }
+  clearStatus();
+  await afterLogin();
+}
+
+/** Confirm the address with the mailed code (no token yet: the body names the address). */
+function verifyView(email, password) {
+  const form = h('form', {},
+    h('p', { text: t('verify.intro', { email }) }),
+    codeField(t('verify.code'), 'otp'),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', text: t('verify.submit') })));
+  onSubmit(form, async (v) => {
+    await call('POST', '/user/email/verify', { body: { email, otp: v.otp.trim() } });
+    say(t('verify.done'));
+    await login(email, password);
+  });
+  const resend = h('button', {
+    type: 'button', class: 'link', text: t('verify.resend'),
+    onclick: async () => {
+      try {
+        await call('POST', '/user/email/verify/send', { body: { email }, query: { language: LANG } });
+        say(t('verify.sent', { email }));
+      } catch (err) {
+        showError(err);
+      }
+    },
+  });
+  view(t('verify.title'), form, h('p', { class: 'links' }, resend, h('a', { href: '#signin', text: t('link.signin') })));
 }
 
 /** After the password: the overview, or the second factor when the cookie holds a partial token. */
@@ -1046,11 +1129,10 @@ function registerView() {
     h('div', { class: 'actions' }, h('button', { type: 'submit', text: t('register.submit') })));
   onSubmit(form, async (v) => {
     const email = v.email.trim();
-    await call('POST', '/user', { body: { email, password: v.password } });
+    await call('POST', '/user', { body: { email, password: v.password }, query: { language: LANG } });
     session.email = email;
-    await call('POST', '/auth/login', { body: { username: email, password: v.password }, query: { cookie: 'true' } });
     say(t('register.done'));
-    await afterLogin();
+    await login(email, v.password);
   });
   view(t('register.title'), REGISTRATION_OPEN ? form : h('p', { text: t('register.closed') }),
     h('p', { class: 'links' }, h('a', { href: '#signin', text: t('link.signin') })));
@@ -1141,7 +1223,7 @@ function cancelButton(close) {
 function recoveryCodesPanel(codes, onDone) {
   const email = session.user?.email || session.email || '';
   const text = `${t('rc.fileHeader', { email, service: SERVICE })}\n\n${codes.join('\n')}\n`;
-  const panel = h('section', { class: 'panel', 'aria-labelledby': 'rc-title' },
+  const panel = h('section', { class: 'panel' },
     h('h2', { id: 'rc-title', text: t('rc.title') }),
     h('p', { text: t('rc.intro') }),
     h('ol', { class: 'codes', 'aria-label': t('rc.list') }, codes.map((c) => h('li', {}, h('code', { text: c })))),
@@ -1252,7 +1334,21 @@ function accountSection(refresh) {
     });
     panel.append(step1);
   });
-  return h('section', { class: 'card', 'aria-labelledby': 'acct-h' }, h('h2', { id: 'acct-h', text: t('account.h') }), facts, change);
+  const confirm = u && u.emailVerified === false && opener(t('verify.open'), async (panel, close) => {
+    await withAccess('POST', '/user/email/verify/send', { body: {}, query: { language: LANG } });
+    const form = h('form', {},
+      h('p', { text: t('verify.intro', { email }) }),
+      codeField(t('verify.code'), 'otp'),
+      h('div', { class: 'actions' }, h('button', { type: 'submit', text: t('verify.submit') }), cancelButton(close)));
+    onSubmit(form, async (v) => {
+      await withAccess('POST', '/user/email/verify', { body: { otp: v.otp.trim() } });
+      await refresh(t('verify.done'));
+    });
+    panel.append(form);
+    say(t('verify.sent', { email }));
+  });
+  return h('section', { class: 'card' }, h('h2', { id: 'acct-h', text: t('account.h') }), facts,
+    h('div', { class: 'actions' }, change, confirm));
 }
 
 function twoFactorSection(refresh, showCodes) {
@@ -1365,7 +1461,7 @@ function twoFactorSection(refresh, showCodes) {
     }));
     items.push(rc);
   }
-  return h('section', { class: 'card', 'aria-labelledby': 'tfa-h' },
+  return h('section', { class: 'card' },
     h('h2', { id: 'tfa-h', text: t('tfa.h') }),
     active.size === 0 && h('p', { text: t('tfa.none') }),
     h('ul', { class: 'plain' }, items));
@@ -1387,7 +1483,7 @@ function passwordSection() {
     }, { PASSWORD_INCORRECT: t('err.PASSWORD_INCORRECT.change') });
     panel.append(form);
   });
-  return h('section', { class: 'card', 'aria-labelledby': 'pw-h' }, h('h2', { id: 'pw-h', text: t('pw.h') }), change);
+  return h('section', { class: 'card' }, h('h2', { id: 'pw-h', text: t('pw.h') }), change);
 }
 
 /** A short name for a user agent: browser and system. */
@@ -1405,7 +1501,7 @@ let sessionsRefresh = null;
 
 function sessionsSection() {
   const list = h('div', {});
-  const section = h('section', { class: 'card', 'aria-labelledby': 'sess-h' },
+  const section = h('section', { class: 'card' },
     h('h2', { id: 'sess-h', text: t('sess.h') }), h('p', { class: 'muted', text: t('sess.intro') }), list);
   const load = async () => {
     let r;
@@ -1487,14 +1583,19 @@ let sessionsTimer = 0;
 
 function deleteSection() {
   const open = opener(t('del.open'), async (panel, close) => {
+    const withFactor = activeMethods(session.twofa).length > 0;
     const form = h('form', {},
+      // Without 2FA there is no sudo token to get: the password proves presence instead.
+      !withFactor && field({ label: t('del.password'), name: 'password', type: 'password', autocomplete: 'current-password', hint: t('del.passwordHint') }),
       h('div', { class: 'field check' },
         h('input', { type: 'checkbox', id: 'del-confirm', name: 'confirm', required: true }), ' ',
         h('label', { for: 'del-confirm', text: t('del.confirm') })),
       h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'danger', text: t('del.submit') }), cancelButton(close)));
-    onSubmit(form, async () => {
+    onSubmit(form, async (v) => {
+      const query = { language: LANG };
       try {
-        await withSudo(panel, 'DELETE', '/user', {}, { strict: activeMethods(session.twofa).length > 0 });
+        if (withFactor) await withSudo(panel, 'DELETE', '/user', { body: {}, query }, { strict: true });
+        else await withAccess('DELETE', '/user', { body: { password: v.password }, query });
       } catch (err) {
         if (missingRoute(err)) throw new Error(t('del.unavailable'));
         throw err;
@@ -1502,10 +1603,10 @@ function deleteSection() {
       forget();
       go('#signin');
       say(t('del.done'));
-    });
+    }, { PASSWORD_INCORRECT: t('err.PASSWORD_INCORRECT.change') });
     panel.append(form);
   }, { danger: true });
-  return h('section', { class: 'card', 'aria-labelledby': 'del-h' },
+  return h('section', { class: 'card' },
     h('h2', { id: 'del-h', text: t('del.h') }), h('p', { text: t('del.intro') }), open);
 }
 
