@@ -65,7 +65,7 @@ func newFixture(t *testing.T, st store.Store) *fixture {
 	log := &audit.Log{Retention: time.Hour, Now: f.clock}
 	f.auth = &auth.Service{Store: st, Limiter: limiter, Minter: minter, Now: f.clock, Log: hclog.NewNullLogger(), ServiceName: "test",
 		Hasher: password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 2, time.Second),
-		Mail: queue{outbox}, Codes: mailedcodes.New(sealer.Derive("codes")), Audit: log, RegistrationOpen: true, DeviceKey: sealer.Derive("devices")}
+		Mail:   queue{outbox}, Codes: mailedcodes.New(sealer.Derive("codes")), Audit: log, RegistrationOpen: true, DeviceKey: sealer.Derive("devices")}
 	f.tf = &twofactor.Service{Store: st, Sealer: sealer, Limiter: limiter, Recovery: recovery.NewKeeper(sealer.Derive("r")), Auth: f.auth, Now: f.clock, Log: hclog.NewNullLogger()}
 	f.auth.SecondFactors = f.tf
 	if err := f.tf.Register(twofactor.NativeTOTP{}); err != nil {

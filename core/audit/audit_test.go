@@ -94,7 +94,9 @@ func TestRecordAndList(t *testing.T) {
 func TestNilLogRecordsNothing(t *testing.T) {
 	var l *Log
 	st := storetest.Open(t)
-	if err := st.Update(func(txn store.Txn) error { return l.Record(context.Background(), txn, Event{Type: LoginFailed, UserID: 1}) }); err != nil {
+	if err := st.Update(func(txn store.Txn) error {
+		return l.Record(context.Background(), txn, Event{Type: LoginFailed, UserID: 1})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	l.LogOnly(context.Background(), Event{Type: LoginFailed})
