@@ -99,6 +99,7 @@ FUZZ_TARGETS := \
 	./core/api:FuzzDecodeBody \
 	./core/api:FuzzDecodeQuery \
 	./core/token:FuzzVerify \
+	./core/password:FuzzParseStored \
 	./core/server:FuzzRequests \
 	./sdk/abi:FuzzDecode
 
