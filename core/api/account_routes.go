@@ -1,6 +1,8 @@
 package api
 
 import (
+	"time"
+
 	"github.com/gatehouse/gatehouse/core/auth"
 	"github.com/gatehouse/gatehouse/core/failure"
 	"github.com/gatehouse/gatehouse/core/mail"
@@ -26,6 +28,9 @@ func addressOf(req *Request) (string, error) {
 	return email, nil
 }
 
+// exampleTime is the time of the documentation's examples.
+var exampleTime = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
 var sessionParams = &Schema{Fields: []Field{{Name: "id", Required: true, MaxLength: 64, Description: "the session's id as GET /user/sessions lists it"}}}
 
 // AccountRoutes returns the account holder's own routes: the account, its sessions, its
@@ -33,7 +38,7 @@ var sessionParams = &Schema{Fields: []Field{{Name: "id", Required: true, MaxLeng
 func AccountRoutes(a *auth.Service, erase auth.Eraser) []*Route {
 	return []*Route{
 		{Method: "GET", Path: "/user", Summary: "The caller's account", Auth: auth.Access,
-			OK: Doc{Description: "the account", Example: auth.Profile{UserID: 1, Email: "alice@example.com", EmailVerified: true}},
+			OK: Doc{Description: "the account", Example: auth.Profile{UserID: 1, Email: "alice@example.com", CreatedAt: exampleTime, EmailVerified: true}},
 			Handle: func(req *Request) (Response, error) {
 				p, err := a.Profile(req.Principal)
 				return Response{JSON: p}, err
@@ -48,7 +53,7 @@ func AccountRoutes(a *auth.Service, erase auth.Eraser) []*Route {
 			}},
 		{Method: "GET", Path: "/user/sessions", Summary: "The caller's sessions", Auth: auth.Access,
 			OK: Doc{Description: "the live sessions, the most recently used first: lastUsedAt is the last token refresh (or the login), ip and userAgent those of the login, current marks the caller's own",
-				Example: map[string]any{"sessions": []auth.SessionInfo{{ID: "Jq3...", IP: "192.0.2.7", UserAgent: "Mozilla/5.0 ...", Current: true}}}},
+				Example: map[string]any{"sessions": []auth.SessionInfo{{ID: "Jq3m0Yk2V2c5rX7aY9oQ1w", CreatedAt: exampleTime, LastUsedAt: exampleTime.Add(time.Hour), IP: "192.0.2.7", UserAgent: "Mozilla/5.0 ...", Current: true}}}},
 			Handle: func(req *Request) (Response, error) {
 				list, err := a.Sessions(req.Principal)
 				if err != nil {
