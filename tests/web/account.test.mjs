@@ -7,7 +7,8 @@
 // forget the password and reset it from the mailed link, sign in with a recovery code; then
 // delete the account (sudo by a TOTP code); then email codes as a second method, changing the
 // password, changing the address, signing out everywhere, deleting with the password, and
-// registering where the address must be confirmed first. Mail is read from an SMTP sink (tests/blackbox/smtp.mjs). The page must load
+// registering where the address must be confirmed first, and passkeys with a virtual
+// authenticator. Mail is read from an SMTP sink (tests/blackbox/smtp.mjs). The page must load
 // nothing from outside the server, log no error, and fit the phone's width. Screenshots of each
 // step go to tests/web/artifacts/ (gitignored), the headers of the page are checked too.
 //
@@ -22,7 +23,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startServer, uniqueEmail, GOOD_PASSWORD, request } from '../blackbox/lib.mjs';
+import { startServer, GatehouseServer, freePort, uniqueEmail, GOOD_PASSWORD, request } from '../blackbox/lib.mjs';
 import { SmtpServer } from '../blackbox/smtp.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -595,6 +596,59 @@ describe('address confirmation (GATEHOUSE_VERIFY_EMAIL=required)', { concurrency
     await page.getByText('verified', { exact: true }).waitFor();
     await assertFits(page, 390, 'overview after confirmation');
     await checkProblems(ctx.problems, 'address confirmation');
+  });
+});
+
+describe('passkeys (a CDP virtual authenticator; the page at http://localhost, the RP ID)', { concurrency: 1 }, () => {
+  let psrv;
+  let origin;
+  let ctx;
+  let cdp;
+  const account = { email: uniqueEmail('web-passkey'), password: GOOD_PASSWORD };
+  before(async () => {
+    const port = await freePort();
+    origin = `http://localhost:${port}`;
+    psrv = new GatehouseServer({ env: { GATEHOUSE_REGISTRATION: 'open', GATEHOUSE_PUBLIC_URL: origin } });
+    await psrv.start({ port });
+    ctx = await openPage(390, 'en-US', { url: origin });
+    cdp = await ctx.context.newCDPSession(ctx.page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', ctap2Version: 'ctap2_1', transport: 'internal', hasResidentKey: true,
+        hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    });
+  });
+  after(async () => {
+    await ctx?.context.close();
+    await psrv?.stop();
+  });
+
+  test('add a passkey, sign in with it, remove it', async () => {
+    const { page } = ctx;
+    await page.goto(`${origin}/account/#register`);
+    await heading(page, 'Create an account');
+    await page.getByLabel('Email address').fill(account.email);
+    await page.getByLabel('Password').fill(account.password);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await heading(page, 'Your account');
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.getByLabel('Name of the passkey (optional)').fill('Test phone');
+    await page.getByRole('button', { name: 'Create passkey' }).click();
+    await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
+    await expectStatus(page, /passkey has been added/, 'passkey added');
+    await page.getByRole('button', { name: 'I have saved them' }).click();
+    await page.getByRole('list', { name: 'Your passkeys' }).getByText('Test phone').waitFor();
+    await shot(page, 'phone-passkey');
+    await signOut(page);
+    await signInPassword(page, account);
+    await heading(page, 'Two-step verification');
+    // The only method is the passkey: its form comes first.
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await heading(page, 'Your account');
+    await page.getByRole('button', { name: 'Remove passkeys' }).click();
+    await expectStatus(page, /Passkeys are off/, 'passkeys removed');
+    await page.getByText('Two-factor authentication is off.', { exact: false }).waitFor();
+    await checkProblems(ctx.problems, 'passkeys');
   });
 });
 

@@ -163,6 +163,13 @@ const MESSAGES = {
     'err.EMAIL_ALREADY_VERIFIED': 'This address is confirmed already.',
     'err.NO_PENDING_EMAIL_VERIFICATION': 'Ask for a new code first.',
     'del.passwordHint': 'Your password confirms that it is you.',
+    'pk.name': 'Name of the passkey (optional)',
+    'pk.namePlaceholder': 'This laptop',
+    'pk.create': 'Create passkey',
+    'pk.ipHost': 'Passkeys need the server’s address with a domain name (GATEHOUSE_PUBLIC_URL); they do not work at an IP address.',
+    'pk.list': 'Your passkeys',
+    'pk.unnamed': 'Passkey',
+    'pk.added': 'Added',
     'err.UNABLE_TO_FIND_MAIL_TEMPLATE': 'This server cannot send that email.',
   },
   nl: {
@@ -320,6 +327,13 @@ const MESSAGES = {
     'err.EMAIL_ALREADY_VERIFIED': 'Dit adres is al bevestigd.',
     'err.NO_PENDING_EMAIL_VERIFICATION': 'Vraag eerst een nieuwe code aan.',
     'del.passwordHint': 'Met je wachtwoord bevestig je dat jij het bent.',
+    'pk.name': 'Naam van de passkey (optioneel)',
+    'pk.namePlaceholder': 'Deze laptop',
+    'pk.create': 'Passkey aanmaken',
+    'pk.ipHost': 'Passkeys hebben het adres van de server met een domeinnaam nodig (GATEHOUSE_PUBLIC_URL); op een IP-adres werken ze niet.',
+    'pk.list': 'Je passkeys',
+    'pk.unnamed': 'Passkey',
+    'pk.added': 'Toegevoegd',
     'err.UNABLE_TO_FIND_MAIL_TEMPLATE': 'Deze server kan die e-mail niet versturen.',
   },
   fr: {
@@ -477,6 +491,13 @@ const MESSAGES = {
     'err.EMAIL_ALREADY_VERIFIED': 'Cette adresse est déjà confirmée.',
     'err.NO_PENDING_EMAIL_VERIFICATION': 'Demandez d’abord un nouveau code.',
     'del.passwordHint': 'Votre mot de passe confirme que c’est bien vous.',
+    'pk.name': 'Nom de la clé d’accès (facultatif)',
+    'pk.namePlaceholder': 'Cet ordinateur',
+    'pk.create': 'Créer la clé d’accès',
+    'pk.ipHost': 'Les clés d’accès demandent l’adresse du serveur avec un nom de domaine (GATEHOUSE_PUBLIC_URL) ; elles ne fonctionnent pas sur une adresse IP.',
+    'pk.list': 'Vos clés d’accès',
+    'pk.unnamed': 'Clé d’accès',
+    'pk.added': 'Ajoutée le',
     'err.UNABLE_TO_FIND_MAIL_TEMPLATE': 'Ce serveur ne peut pas envoyer cet e-mail.',
   },
   de: {
@@ -634,6 +655,13 @@ const MESSAGES = {
     'err.EMAIL_ALREADY_VERIFIED': 'Diese Adresse ist bereits bestätigt.',
     'err.NO_PENDING_EMAIL_VERIFICATION': 'Fordern Sie zuerst einen neuen Code an.',
     'del.passwordHint': 'Mit Ihrem Passwort bestätigen Sie, dass Sie es sind.',
+    'pk.name': 'Name des Passkeys (optional)',
+    'pk.namePlaceholder': 'Dieser Laptop',
+    'pk.create': 'Passkey erstellen',
+    'pk.ipHost': 'Passkeys brauchen die Adresse des Servers mit einem Domainnamen (GATEHOUSE_PUBLIC_URL); unter einer IP-Adresse funktionieren sie nicht.',
+    'pk.list': 'Ihre Passkeys',
+    'pk.unnamed': 'Passkey',
+    'pk.added': 'Hinzugefügt',
     'err.UNABLE_TO_FIND_MAIL_TEMPLATE': 'Dieser Server kann diese E-Mail nicht senden.',
   },
 };
@@ -888,7 +916,11 @@ async function withSudo(host, method, path, opts = {}, { strict = false } = {}) 
 
 // ---------------------------------------------------------------- passkeys (WebAuthn)
 
+/** WebAuthn refuses an IP address as the relying party: passkeys need a domain name. */
+const onIPAddress = () => /^\d+\.\d+\.\d+\.\d+$|^\[.*\]$/.test(location.hostname);
+
 const passkeysSupported = () =>
+  !onIPAddress() &&
   typeof window.PublicKeyCredential === 'function' &&
   typeof PublicKeyCredential.parseRequestOptionsFromJSON === 'function' &&
   typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function';
@@ -1426,19 +1458,35 @@ function twoFactorSection(refresh, showCodes) {
   // Passkeys (when the server has the passkey method and the browser can use them)
   if (passkeyRoutes) {
     const pk = h('li', {}, h('h3', {}, t('tfa.passkey'), badge(on('passkey'))));
-    if (!passkeysSupported()) pk.append(h('p', { class: 'muted', text: t('pk.unsupported') }));
+    const creds = tf.passkey?.credentials ?? [];
+    if (creds.length) {
+      pk.append(h('ul', { class: 'plain', 'aria-label': t('pk.list') }, creds.map((c) =>
+        h('li', {}, c.name || t('pk.unnamed'), c.createdAt && h('span', { class: 'muted', text: ` · ${t('pk.added')} ${formatDate(c.createdAt)}` })))));
+    }
+    if (onIPAddress()) pk.append(h('p', { class: 'muted', text: t('pk.ipHost') }));
+    else if (!passkeysSupported()) pk.append(h('p', { class: 'muted', text: t('pk.unsupported') }));
     else {
-      pk.append(opener(t('pk.setup'), async (panel) => {
-        const setup = await withSudo(panel, 'POST', '/user/2fa/passkey/setup', { body: {} });
-        let credential;
-        try {
-          credential = await passkeyCreation(setup);
-        } catch (err) {
-          if (err?.name === 'NotAllowedError' || err?.name === 'AbortError') throw new Error(t('pk.cancelled'));
-          throw err;
-        }
-        const r = await withAccess('POST', '/user/2fa/passkey/enable', { body: { credential } });
-        await afterEnable(t('pk.enabled'), r);
+      pk.append(opener(t('pk.setup'), async (panel, close) => {
+        const form = h('form', {},
+          field({ label: t('pk.name'), name: 'name', required: false, autocomplete: 'off', maxlength: '64', placeholder: t('pk.namePlaceholder') }),
+          h('div', { class: 'actions' }, h('button', { type: 'submit', text: t('pk.create') }), cancelButton(close)));
+        onSubmit(form, async (v) => {
+          const body = v.name?.trim() ? { name: v.name.trim() } : {};
+          // Adding to an active passkey method needs a sudo token (enable then does too).
+          const setup = await withSudo(panel, 'POST', '/user/2fa/passkey/setup', { body }, { strict: on('passkey') });
+          let credential;
+          try {
+            credential = await passkeyCreation(setup);
+          } catch (err) {
+            if (err?.name === 'NotAllowedError' || err?.name === 'AbortError') throw new Error(t('pk.cancelled'));
+            throw err;
+          }
+          const r = on('passkey')
+            ? await withSudo(panel, 'POST', '/user/2fa/passkey/enable', { body: { credential } }, { strict: true })
+            : await withAccess('POST', '/user/2fa/passkey/enable', { body: { credential } });
+          await afterEnable(t('pk.enabled'), r);
+        });
+        panel.append(form);
       }));
     }
     if (on('passkey')) {
