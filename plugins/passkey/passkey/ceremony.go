@@ -343,13 +343,22 @@ func FinishRegistration(rp RelyingParty, user User, pending *Pending, existing [
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return Credential{}, malformed("credential: %s", libraryMessage(err))
+		return Credential{}, malformed(msgNotRegistration)
 	}
 	if len(parsed.RawID) > MaxCredentialIDBytes {
 		return Credential{}, malformed("credential: id longer than %d bytes", MaxCredentialIDBytes)
 	}
 	if err := checkPending(pending, Registration, rp, user, now); err != nil {
 		return Credential{}, err
+	}
+	key, err := registrationChecks(parsed, pending, rp)
+	if err != nil {
+		return Credential{}, err
+	}
+	for _, c := range existing {
+		if bytes.Equal(c.ID, parsed.RawID) {
+			return Credential{}, invalid("credential refused: this passkey is already registered")
+		}
 	}
 	lib, err := rp.library(pending.UserVerification)
 	if err != nil {
@@ -364,19 +373,14 @@ func FinishRegistration(rp RelyingParty, user User, pending *Pending, existing [
 	}
 	cred, err := lib.CreateCredential(libraryUser{user: user, creds: existing}, session, parsed)
 	if err != nil {
-		return Credential{}, invalid("credential refused: %s", libraryMessage(err))
-	}
-	for _, c := range existing {
-		if bytes.Equal(c.ID, cred.ID) {
-			return Credential{}, invalid("credential refused: this passkey is already registered")
-		}
+		return Credential{}, invalid(msgAttestation)
 	}
 	if len(existing) >= MaxCredentials {
 		return Credential{}, malformed("at most %d passkeys per account", MaxCredentials)
 	}
 	out := Credential{
 		ID:             cred.ID,
-		PublicKey:      cred.PublicKey,
+		PublicKey:      key, // as the authenticator sent it (go-webauthn re-encodes it)
 		SignCount:      cred.Authenticator.SignCount,
 		Name:           pending.Name,
 		CreatedAt:      now.UTC(),
@@ -430,7 +434,7 @@ func FinishAssertion(rp RelyingParty, user User, pending *Pending, creds []Crede
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return -1, Credential{}, malformed("credential: %s", libraryMessage(err))
+		return -1, Credential{}, malformed(msgNotAssertion)
 	}
 	if len(parsed.RawID) > MaxCredentialIDBytes {
 		return -1, Credential{}, malformed("credential: id longer than %d bytes", MaxCredentialIDBytes)
@@ -441,6 +445,9 @@ func FinishAssertion(rp RelyingParty, user User, pending *Pending, creds []Crede
 	index := slices.IndexFunc(creds, func(c Credential) bool { return bytes.Equal(c.ID, parsed.RawID) })
 	if index < 0 {
 		return -1, Credential{}, invalid("credential refused: not a passkey of this account")
+	}
+	if err := assertionChecks(parsed, pending, rp, user, creds[index]); err != nil {
+		return -1, Credential{}, err
 	}
 	lib, err := rp.library(pending.UserVerification)
 	if err != nil {
@@ -455,7 +462,7 @@ func FinishAssertion(rp RelyingParty, user User, pending *Pending, creds []Crede
 	}
 	used, err := lib.ValidateLogin(libraryUser{user: user, creds: creds}, session, parsed)
 	if err != nil {
-		return -1, Credential{}, invalid("credential refused: %s", libraryMessage(err))
+		return -1, Credential{}, invalid(msgSignature)
 	}
 	if used.Authenticator.CloneWarning {
 		return index, Credential{}, &Refusal{Clone: true, Message: fmt.Sprintf(
