@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/host"
-	"github.com/gatehouse/gatehouse/plugins/passkey/internal/softkey"
 	"github.com/gatehouse/gatehouse/plugins/passkey/passkey"
+	"github.com/gatehouse/gatehouse/plugins/passkey/softkey"
 	"github.com/gatehouse/gatehouse/sdk/abi"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
 )

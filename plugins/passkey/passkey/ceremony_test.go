@@ -3,7 +3,7 @@ package passkey
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/gatehouse/gatehouse/plugins/passkey/internal/softkey"
+	"github.com/gatehouse/gatehouse/plugins/passkey/softkey"
 	"strings"
 	"testing"
 	"time"

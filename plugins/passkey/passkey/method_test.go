@@ -2,7 +2,7 @@ package passkey
 
 import (
 	"encoding/json"
-	"github.com/gatehouse/gatehouse/plugins/passkey/internal/softkey"
+	"github.com/gatehouse/gatehouse/plugins/passkey/softkey"
 	"strings"
 	"testing"
 	"time"

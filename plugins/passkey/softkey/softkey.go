@@ -3,7 +3,8 @@
 // go-webauthn (so the checks are tested against an independent encoder): CBOR
 // by hand, COSE keys for ES256, EdDSA and RS256 (and ES384, for refusals),
 // attestation "none" (or "packed" self attestation), and the JSON forms of
-// PublicKeyCredential.toJSON(). Only tests import it.
+// PublicKeyCredential.toJSON(). Only tests import it (the plugin's, and
+// tests/assemblyscript's identity suite of the Go and AssemblyScript builds).
 package softkey
 
 import (
