@@ -138,7 +138,7 @@ type Config struct {
 	PluginCache string
 	// PluginGrants are the capabilities granted to plugins, as plugin id → capabilities. The
 	// first-party plugins get theirs without it (mailer.smtp: smtp, mailer.outbox: outbox,
-	// twofactor.totp: crypto).
+	// twofactor.totp and twofactor.passkey: crypto).
 	PluginGrants map[string][]string
 	// HTTPConnections are the named destinations of the http capability, by name: a JSON
 	// object, or the path of a file holding one. Default none.

@@ -17,6 +17,8 @@ var firstPartyGrants = map[string][]string{
 	"mailer.smtp":    {"smtp"},
 	"mailer.outbox":  {"outbox"},
 	"twofactor.totp": {"crypto"},
+	// Passkeys: SHA-256 and the signature checks (verify_signature, digest).
+	"twofactor.passkey": {"crypto"},
 }
 
 // pluginGrants adds the first-party grants to the operator's.

@@ -41,7 +41,7 @@ func clientDataChecks(c protocol.CollectedClientData, want Ceremony, pending *Pe
 	}
 	switch {
 	case string(c.Type) != typ:
-		return invalid("credential refused: the client data is not of a %s ceremony (type %s)", want, typ)
+		return invalid("credential refused: the client data is of another ceremony (type %s expected)", typ)
 	case subtle.ConstantTimeCompare([]byte(c.Challenge), []byte(pending.Challenge)) != 1:
 		return invalid("credential refused: the client data's challenge is not the pending one")
 	case !slices.Contains(rp.Origins, c.Origin):

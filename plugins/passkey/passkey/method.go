@@ -36,9 +36,13 @@ var Info = sdk.Info{
 	ID:      "twofactor.passkey",
 	Name:    "Passkeys",
 	Version: "1.0.0",
-	Description: "WebAuthn passkeys and security keys as a second factor (ES256, EdDSA, RS256; " +
-		"attestation none; checks by github.com/go-webauthn/webauthn).",
-	Codes: []string{CodeInvalid, CodeCorrupt, CodeBadRequest},
+	Description: "WebAuthn passkeys and security keys as a second factor (ES256, EdDSA, RS256; attestation none or packed self attestation; " +
+		"signatures verified by the host's crypto capability).",
+	// The AssemblyScript build (plugins/passkey/as, the one the server embeds) verifies
+	// signatures with the host's crypto capability; the reference declares it too, so the two
+	// have one descriptor (it checks with go-webauthn, natively in the module).
+	Capabilities: []string{abi.CapCrypto},
+	Codes:        []string{CodeInvalid, CodeCorrupt, CodeBadRequest},
 	ConfigSchema: `{"type":"object","properties":{` +
 		`"userVerification":{"enum":["required","preferred","discouraged"],"default":"preferred",` +
 		`"description":"WebAuthn user verification (PIN, biometrics) asked of the authenticator; required refuses a ceremony without it"}},` +
