@@ -21,7 +21,7 @@ sdk/assemblyscript|test/asconfig.json|test/codec.wasm
 examples/as-totp|asconfig.json|as-totp.wasm
 "
 # The first-party plugins written with the SDK (plugins/<name>/as, beside the Go reference).
-for p in password-default totp email-otp mailer-outbox mailer-smtp; do
+for p in password-default totp email-otp mailer-outbox mailer-smtp passkey; do
 	[ -f "$root/plugins/$p/as/asconfig.json" ] && targets="$targets
 plugins/$p/as|asconfig.json|$p.wasm"
 done

@@ -146,7 +146,7 @@ func TestPasswordDefaultIdentical(t *testing.T) {
 
 // The committed first-party AssemblyScript plugins pass `gatehouse plugin test`'s kit.
 func TestFirstPartyASConformance(t *testing.T) {
-	for _, name := range []string{"password-default", "totp", "email-otp", "mailer-outbox", "mailer-smtp"} {
+	for _, name := range []string{"password-default", "totp", "email-otp", "mailer-outbox", "mailer-smtp", "passkey"} {
 		t.Run(name, func(t *testing.T) {
 			sdktest.Conformance(t, filepath.Join("..", "..", "plugins", name, "as", name+".wasm"))
 		})
