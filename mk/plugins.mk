@@ -24,7 +24,7 @@ PLUGINS_FIRST_PARTY := password-default totp email-otp mailer-smtp mailer-outbox
 # plugins lists them in AssemblyScript; build.sh --check reproduces them byte for byte). Their Go
 # source stays the reference implementation: built to .cache/wasm/plugins_<name>.wasm, where
 # sdktest.Build puts it, for tests/assemblyscript/identity_test.go. The rest are embedded from Go.
-PLUGINS_FIRST_PARTY_AS := password-default totp email-otp mailer-smtp mailer-outbox
+PLUGINS_FIRST_PARTY_AS := password-default totp email-otp mailer-smtp mailer-outbox passkey
 PLUGINS_FIRST_PARTY_GO := $(filter-out $(PLUGINS_FIRST_PARTY_AS),$(PLUGINS_FIRST_PARTY))
 # Go examples, built as a third party would.
 PLUGINS_GO_EXAMPLES := examples/nist-policy examples/http-mailer examples/hotp

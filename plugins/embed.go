@@ -29,13 +29,13 @@ var FirstParty = []string{"password-default", "totp", "email-otp", "mailer-smtp"
 
 // AssemblyScript lists the first-party plugins embedded as their committed
 // AssemblyScript build (mk/plugins.mk's PLUGINS_FIRST_PARTY_AS says the same).
-var AssemblyScript = []string{"password-default", "totp", "email-otp", "mailer-smtp", "mailer-outbox"}
+var AssemblyScript = []string{"password-default", "totp", "email-otp", "mailer-smtp", "mailer-outbox", "passkey"}
 
 //go:embed wasm
 var wasmFS embed.FS
 
 //go:embed password-default/as/password-default.wasm totp/as/totp.wasm email-otp/as/email-otp.wasm
-//go:embed mailer-smtp/as/mailer-smtp.wasm mailer-outbox/as/mailer-outbox.wasm
+//go:embed mailer-smtp/as/mailer-smtp.wasm mailer-outbox/as/mailer-outbox.wasm passkey/as/passkey.wasm
 var asFS embed.FS
 
 // Wasm returns the embedded module of a first-party plugin.
