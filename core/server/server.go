@@ -89,22 +89,39 @@ type Server struct {
 	adminHTTP *fasthttp.Server
 	// steps times the start-up (debug log lines), until the listener is open.
 	steps *stepTimer
+	// pluginsLoaded waits until the plugins Open loads beside the store are loaded.
+	pluginsLoaded func() error
 }
 
 // Open builds a server from cfg: opens the store, loads or creates the keys, and registers the
 // routes. It does not listen yet.
 func Open(cfg config.Config, log hclog.Logger) (*Server, error) {
 	steps := newStepTimer(log)
-	st, err := openStore(cfg, log.Named("store"))
-	if err != nil {
-		return nil, err
-	}
-	steps.step("store open")
-	s := &Server{cfg: cfg, log: log, store: st, steps: steps}
-	if err := s.assemble(); err != nil {
+	s := &Server{cfg: cfg, log: log, steps: steps}
+	// The plugins load (compiled, or read from the compilation cache, then instantiated and
+	// described) while the store opens and the keys load: neither needs the other.
+	loaded := make(chan struct{})
+	var pluginsErr error
+	go func() {
+		defer close(loaded)
+		pluginsErr = s.openPlugins(context.Background())
+	}()
+	s.pluginsLoaded = func() error { <-loaded; return pluginsErr }
+	closePlugins := func() {
+		_ = s.pluginsLoaded()
 		if s.plugins != nil {
 			s.plugins.Close(context.Background())
 		}
+	}
+	st, err := openStore(cfg, log.Named("store"))
+	if err != nil {
+		closePlugins()
+		return nil, err
+	}
+	steps.step("store open")
+	s.store = st
+	if err := s.assemble(); err != nil {
+		closePlugins()
 		st.Close()
 		return nil, err
 	}
@@ -139,10 +156,10 @@ func (s *Server) assemble() error {
 		return err
 	}
 	s.steps.step("signing keys")
-	if err := s.openPlugins(context.Background()); err != nil {
+	if err := s.pluginsLoaded(); err != nil {
 		return err
 	}
-	s.steps.step("plugins")
+	s.steps.step("plugins (loaded beside the store; the wait for them)")
 	policy := s.passwordPolicies()
 	limiter := limit.New(s.store, limit.DefaultPolicy, now)
 	limiter.SetUnknownKey(sealer.Derive("limiter buckets of unknown subjects"))
@@ -221,8 +238,8 @@ func (s *Server) assemble() error {
 	s.router.Add(api.AccountPageRoutes(api.AccountPage{ServiceName: cfg.DisplayName, RegistrationOpen: cfg.RegistrationOpen()})...)
 	s.registerMetrics()
 	s.steps.step("routes")
-	// Compiling and instantiating the plugins leaves ~100 MiB of garbage that an idle server
-	// would otherwise hold until the next GC cycle: give it back now, once.
+	// Compiling and instantiating the plugins leaves garbage (tens of MiB with a Go plugin) that
+	// an idle server would otherwise hold until the next GC cycle: give it back now, once.
 	debug.FreeOSMemory()
 	s.steps.step("start-up garbage returned")
 	return nil

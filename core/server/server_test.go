@@ -172,3 +172,18 @@ func BenchmarkLoginVsArgon2(b *testing.B) {
 	b.ReportMetric(hashes, "argon2/s")
 	b.ReportMetric(logins/hashes, "ratio")
 }
+
+// A second Open on a data folder in use fails on the store's lock; the plugins it was loading
+// beside the store are waited for and closed (go test -race sees no race), and the first server
+// keeps serving.
+func TestOpenWhileInUse(t *testing.T) {
+	base, srv := startServerWith(t, nil)
+	cfg := srv.cfg
+	if _, err := Open(cfg, hclog.NewNullLogger()); err == nil {
+		t.Fatal("a second Open on the same data folder succeeded")
+	}
+	c := client{tb: t, base: base, c: &fasthttp.Client{}}
+	if code, body := c.do("GET", "/readyz", "", ""); code != 200 {
+		t.Fatalf("readyz of the first server: %d %s", code, body)
+	}
+}
