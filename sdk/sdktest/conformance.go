@@ -3,6 +3,7 @@ package sdktest
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -23,7 +24,9 @@ import (
 func Conformance(t *testing.T, path string) {
 	t.Helper()
 	ctx := context.Background()
-	rep := conformance.RunFile(ctx, path, conformance.Options{})
+	// The shared compilation cache: a large module (a Go plugin of several MB) is compiled once,
+	// not at every run (minutes under -race).
+	rep := conformance.RunFile(ctx, path, conformance.Options{CacheDir: filepath.Join(CacheDir(), "wazero")})
 	for _, c := range rep.Checks {
 		t.Run(c.Name, func(t *testing.T) {
 			switch c.Verdict {
