@@ -313,7 +313,10 @@ async function forgotAndReset(page, account, tag) {
   await heading(page, 'Choose a new password');
   assert.equal(new URL(page.url()).hash, '#reset', 'the code is gone from the address bar');
   assert.equal(await page.getByLabel('Email address').inputValue(), account.email, 'the address is filled in');
-  assert.match(await page.getByLabel('Code from the email').inputValue(), /^\d{6}$/, 'the code is filled in');
+  assert.match(await page.getByLabel('Reset code').inputValue(), /^\d{6}$/, 'the code is filled in');
+  // As an outside script would: the one field about an email address, the one about a password.
+  assert.equal(await page.getByLabel(/email/i).count(), 1, 'one field is named for the address');
+  assert.equal(await page.getByLabel(/password/i).count(), 1, 'one field is named for a password');
   await page.getByLabel('New password').fill('short');
   await page.getByRole('button', { name: 'Reset password' }).click();
   await expectStatus(page, /at least 8 characters|uppercase|digit/, 'a weak new password');
@@ -649,6 +652,46 @@ describe('passkeys (a CDP virtual authenticator; the page at http://localhost, t
     await expectStatus(page, /Passkeys are off/, 'passkeys removed');
     await page.getByText('Two-factor authentication is off.', { exact: false }).waitFor();
     await checkProblems(ctx.problems, 'passkeys');
+  });
+});
+
+describe('keyboard only', () => {
+  test('sign in with Tab, typing and Enter; the focus moves to each view\'s heading', async () => {
+    const email = uniqueEmail('web-keys');
+    assert.equal((await request(srv.url, 'POST', '/user', { json: { email, password: GOOD_PASSWORD } })).status, 200);
+    const { context, page, problems } = await openPage(390);
+    try {
+      await page.goto(`${srv.url}/account/`);
+      await heading(page, 'Sign in');
+      assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1', 'the focus is on the heading');
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('autocomplete')), 'username', 'Tab reaches the address');
+      await page.keyboard.type(email);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(GOOD_PASSWORD);
+      await page.keyboard.press('Enter');
+      await heading(page, 'Your account');
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Your account', 'the focus moved to the new heading');
+      // Every control of the overview is reachable with Tab, and shows where the focus is.
+      const reached = new Set();
+      for (let i = 0; i < 40; i++) {
+        await page.keyboard.press('Tab');
+        const f = await page.evaluate(() => {
+          const el = document.activeElement;
+          const style = el && getComputedStyle(el);
+          return el && el !== document.body ? { name: el.textContent.trim(), outline: style.outlineStyle !== 'none' && style.outlineWidth !== '0px' } : null;
+        });
+        if (!f) continue;
+        assert.ok(f.outline, `a visible focus ring on ${f.name}`);
+        reached.add(f.name);
+      }
+      for (const name of ['Sign out', 'Change email address', 'Set up authenticator app (TOTP)', 'Set up email codes', 'Change password', 'Delete account…']) {
+        assert.ok(reached.has(name), `Tab reaches "${name}" (reached: ${[...reached].join(', ')})`);
+      }
+      await checkProblems(problems, 'keyboard');
+    } finally {
+      await context.close();
+    }
   });
 });
 
