@@ -37,20 +37,28 @@ func publicKey(t testing.TB, clientData []byte) (challenge string, o map[string]
 	return cd.PublicKey["challenge"].(string), cd.PublicKey
 }
 
-// modes are sdktest.TwoFactorModes, the .wasm loaded through the shared
-// compilation cache (sdktest.Load): a 10 MB module compiles in seconds, in
-// minutes under -race. The conformance kit checks that it asks for no
-// capability (go-webauthn checks everything in the guest).
-func modes(t testing.TB, wasm string) []sdktest.TwoFactorMode {
-	h, d := sdktest.Load(t, wasm, host.Config{})
+// grants are what the server grants twofactor.passkey (the AssemblyScript
+// build verifies signatures with the host's crypto; the Go reference declares
+// it too and checks with go-webauthn inside the module).
+var grants = map[string][]string{"twofactor.passkey": {abi.CapCrypto}}
+
+// wasmMode loads a .wasm through the shared compilation cache (sdktest.Load):
+// the 10 MB Go module compiles in seconds, in minutes under -race.
+func wasmMode(t testing.TB, name, wasm string) sdktest.TwoFactorMode {
+	h, d := sdktest.Load(t, wasm, host.Config{Grants: grants})
 	m, err := h.TwoFactor(d.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append(sdktest.TwoFactorModes(t, ""), sdktest.TwoFactorMode{Name: "wasm", Info: m.Info(),
+	return sdktest.TwoFactorMode{Name: name, Info: m.Info(),
 		Call: func(hook string, in abi.TwoFactorRequest) (*abi.TwoFactorResult, bool, error) {
 			return m.Call(context.Background(), hook, in)
-		}})
+		}}
+}
+
+// modes are the Go plugin natively and as its .wasm in the host.
+func modes(t testing.TB, wasm string) []sdktest.TwoFactorMode {
+	return append(sdktest.TwoFactorModes(t, ""), wasmMode(t, "wasm", wasm))
 }
 
 // The plugin natively and as the built .wasm in the real host: the ABI
@@ -109,12 +117,13 @@ func TestPasskey(t *testing.T) {
 	}
 }
 
-// BenchmarkVerify is the authenticate hook (an ES256 assertion checked by
-// go-webauthn) natively and through the host; each iteration gets its
+// BenchmarkVerify is the authenticate hook (an ES256 assertion) of the Go
+// plugin natively and through the host, and of the AssemblyScript build the
+// server embeds (as/passkey.wasm) through the host; each iteration gets its
 // challenge and answer outside the timer.
 func BenchmarkVerify(b *testing.B) {
 	wasm := sdktest.Build(b, ".")
-	for _, m := range modes(b, wasm) {
+	for _, m := range append(modes(b, wasm), wasmMode(b, "assemblyscript", "as/passkey.wasm")) {
 		b.Run(m.Name, func(b *testing.B) {
 			a := softkey.New(b, -7)
 			enroll, _, err := m.Call(abi.HookTwoFactorEnroll, site(abi.TwoFactorRequest{}))
