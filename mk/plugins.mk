@@ -56,7 +56,7 @@ plugins-first-party:
 			$(GO) run ./internal/wasmpack .cache/wasm/plugins_$$p.wasm plugins/wasm/$$p.wasm.zst || exit 1; \
 	done
 	@for p in $(PLUGINS_FIRST_PARTY_AS); do \
-		rm -f plugins/wasm/$$p.wasm; \
+		rm -f plugins/wasm/$$p.wasm plugins/wasm/$$p.wasm.zst; \
 		echo "plugin  plugins/$$p/as/$$p.wasm (committed, AssemblyScript; Go reference .cache/wasm/plugins_$$p.wasm)"; \
 		$(PLUGINS_GOBUILD) -o .cache/wasm/plugins_$$p.wasm ./plugins/$$p || exit 1; \
 	done
