@@ -37,7 +37,7 @@ type pair struct {
 
 // loadPair builds the Go plugin plugins/<name> (sdktest.Build, into .cache/wasm) and loads it
 // and the committed plugins/<name>/as/<name>.wasm. The descriptors must be equal.
-func loadPair(t *testing.T, name string, cfg func(*host.Config)) *pair {
+func loadPair(t testing.TB, name string, cfg func(*host.Config)) *pair {
 	t.Helper()
 	root := filepath.Join("..", "..")
 	p := &pair{name: name,

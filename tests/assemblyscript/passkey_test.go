@@ -531,3 +531,40 @@ func (s *passkeySuite) recorded(t *testing.T) {
 		s.same("recorded assertion from another origin", abi.HookTwoFactorVerify, in)
 	}
 }
+
+// BenchmarkPasskeyVerify: one accepted assertion (ES256, an authenticator without a counter)
+// through the host, by the Go reference and by the AssemblyScript build.
+func BenchmarkPasskeyVerify(b *testing.B) {
+	p := loadPair(b, "passkey", nil)
+	a := softkey.New(b, -7)
+	a.CounterStep = 0
+	reg := pkState(b, passkey.State{Pending: &passkey.Pending{Ceremony: passkey.Registration, Challenge: pkChallenge, UserID: "42",
+		RPID: "localhost", Expires: pkNow.Add(time.Minute), UserVerification: "preferred"}})
+	ctx := context.Background()
+	for _, side := range []struct {
+		name string
+		h    *host.Host
+	}{{"go", p.goHost}, {"as", p.asHost}} {
+		m, err := side.h.TwoFactor(p.id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		o, err := call2FA(ctx, m, abi.HookTwoFactorActivate,
+			pkRequest(reg, string(a.Register(softkey.Ceremony{Challenge: pkChallenge, Origin: pkOrigins[0], RPID: "localhost"}, softkey.Registration{}))))
+		if err != nil || !o.Accepted {
+			b.Fatalf("%s registration: %v %+v", side.name, err, o.Reasons)
+		}
+		var st passkey.State
+		json.Unmarshal(o.State, &st)
+		st.Pending = &passkey.Pending{Ceremony: passkey.Assertion, Challenge: pkChallenge, UserID: "42", RPID: "localhost",
+			Expires: pkNow.Add(time.Minute), UserVerification: "preferred", Allowed: [][]byte{a.CredID}}
+		in := pkRequest(pkState(b, st), string(a.Assert(softkey.Ceremony{Challenge: pkChallenge, Origin: pkOrigins[0], RPID: "localhost"})))
+		b.Run(side.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if o, err := call2FA(ctx, m, abi.HookTwoFactorVerify, in); err != nil || !o.Accepted {
+					b.Fatalf("verify: %v %+v", err, o.Reasons)
+				}
+			}
+		})
+	}
+}
