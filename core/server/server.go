@@ -56,10 +56,10 @@ func newLoggerTo(format, level string, w io.Writer) hclog.Logger {
 	})
 }
 
-// newAuditLogger is the logger of the audit events' "gatehouse.audit" lines: the process
-// log's format and output, at info whatever GATEHOUSE_LOG_LEVEL says (a SIEM gets every event).
-func newAuditLogger(cfg config.Config) hclog.Logger {
-	return newLoggerTo(cfg.LogFormat, "info", redactingWriter{os.Stderr}).Named("audit")
+// newAuditLogger is the logger of the audit events' "gatehouse.audit" lines: the process log
+// (module gatehouse.audit), at info, so written unless GATEHOUSE_LOG_LEVEL is warn or error.
+func newAuditLogger(log hclog.Logger) hclog.Logger {
+	return log.Named("audit")
 }
 
 // Admin returns the operators' use cases (for tests and admin commands).
@@ -224,7 +224,7 @@ func (s *Server) assemble() error {
 	if err != nil {
 		return fmt.Errorf("server: GATEHOUSE_ADMIN_TOKEN: %w", err)
 	}
-	s.audit = &audit.Log{Retention: cfg.AuditRetention, Logger: newAuditLogger(cfg), Now: now}
+	s.audit = &audit.Log{Retention: cfg.AuditRetention, Logger: newAuditLogger(s.log), Now: now}
 	s.auth.Audit = s.audit
 	s.admin = &admin.Service{Store: s.store, Auth: s.auth, TwoFactor: s.twoFactor, Outbox: s.outbox, Audit: s.audit}
 	s.router.SetAdmin(admins, cfg.AdminAddr != "")

@@ -15,7 +15,8 @@ const TOKEN = 'audit-' + randomBytes(16).toString('hex');
 let direct; // no trusted proxy: the client is the TCP peer
 let proxied; // 127.0.0.1 is a trusted proxy: its X-Forwarded-For names the client
 before(async () => {
-  const env = { GATEHOUSE_ADMIN_TOKEN: `auditor:${TOKEN}`, GATEHOUSE_REGISTRATION: 'open' };
+  // The gatehouse.audit lines are at info (the suite's default level is warn).
+  const env = { GATEHOUSE_ADMIN_TOKEN: `auditor:${TOKEN}`, GATEHOUSE_REGISTRATION: 'open', GATEHOUSE_LOG_LEVEL: 'info' };
   [direct, proxied] = await Promise.all([
     startServer({ env }),
     startServer({ env: { ...env, GATEHOUSE_TRUSTED_PROXIES: '127.0.0.1/32,::1' } }),
