@@ -255,6 +255,9 @@ func TestPasskeyIdentical(t *testing.T) {
 		{name: "no authData", answer: withCreds(fresh, softkey.Registration{RawAttObject: softkey.MapOf(
 			softkey.Text("fmt"), softkey.Text("none"), softkey.Text("attStmt"), softkey.Map{}).CBOR()})},
 		{name: "truncated authData", answer: truncated()},
+		{name: "deeply nested CBOR", answer: withCreds(fresh, softkey.Registration{RawAttObject: append(bytes.Repeat([]byte{0x81}, 40), 0x01)})},
+		{name: "CBOR claiming a huge array", answer: withCreds(fresh, softkey.Registration{RawAttObject: []byte{0x9b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}})},
+		{name: "CBOR of indefinite length", answer: withCreds(fresh, softkey.Registration{RawAttObject: []byte{0xbf, 0x63, 'f', 'm', 't', 0x64, 'n', 'o', 'n', 'e', 0xff}})},
 		{name: "not JSON", answer: []byte(`{"id":`)},
 		{name: "empty object", answer: []byte(`{}`)},
 		{name: "an array", answer: []byte(`[1,2]`)},
@@ -464,6 +467,15 @@ func TestPasskeyIdentical(t *testing.T) {
 		{what: "oversized", answer: []byte(`{"id":"` + strings.Repeat("A", passkey.MaxResponseBytes) + `"}`)},
 		{what: "id too long", answer: []byte(`{"id":"` + strings.Repeat("A", 1368) + `","rawId":"` + strings.Repeat("A", 1368) + `","type":"public-key","response":{}}`)},
 		{what: "empty code", answer: nil},
+		{what: "deeply nested JSON", answer: []byte(strings.Repeat("[", 8000) + strings.Repeat("]", 8000))},
+		{what: "deeply nested unknown member", answer: spoilResponse(es.Assert(goodAsr), func(m map[string]any) {
+			m["x"] = json.RawMessage(strings.Repeat(`{"a":`, 2000) + "1" + strings.Repeat("}", 2000))
+		})},
+		{what: "unknown members of every type", answer: spoilResponse(es.Assert(goodAsr), func(m map[string]any) {
+			m["x"] = json.RawMessage(`[null,true,1.5e-3,-0,"é\u00e9\ud83d\ude00\ud800x",{}]`)
+		})},
+		{what: "member names in another case", answer: bytes.ReplaceAll(bytes.ReplaceAll(es.Assert(goodAsr), []byte(`"rawId"`), []byte(`"RAWID"`)),
+			[]byte(`"signature"`), []byte(`"Signature"`))},
 		{what: "corrupt state", state: []byte("nope"), answer: es.Assert(goodAsr)},
 		{what: "credentials of the wrong type", state: []byte(`{"credentials":{}}`), answer: es.Assert(goodAsr)},
 		{what: "a padding-less id in the state", state: []byte(`{"credentials":[{"id":"AQI"}]}`), answer: es.Assert(goodAsr)},

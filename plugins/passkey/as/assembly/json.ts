@@ -85,7 +85,7 @@ class Parser {
   }
 
   value(depth: i32): JValue | null {
-    if (depth > 1000 || this.pos >= this.b.length) return null;
+    if (depth >= 10000 || this.pos >= this.b.length) return null; // Go's scanner: at most 10000 levels
     const c = this.b[this.pos];
     const v = new JValue();
     if (c == 0x7b) {
