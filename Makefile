@@ -120,7 +120,6 @@ bench: build postgres-deps
 	bench/http.sh 1 10
 	bench/http.sh 8 10
 	bench/http.sh 64 10
-	bench/startup.sh
 	bench/budgets.sh
 	GATEHOUSE_SCALE_USERS=$${GATEHOUSE_SCALE_USERS:-1000000} $(GO) test -run '^$$' -bench 'StoreScale' -benchtime 400x -timeout 60m ./core/server/
 
