@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/passkey/passkey"
 	"github.com/gatehouse/gatehouse/plugins/passkey/softkey"
 	"github.com/gatehouse/gatehouse/sdk/abi"
+	"github.com/gatehouse/gatehouse/sdk/sdktest"
 )
 
 var (
@@ -578,5 +579,50 @@ func BenchmarkPasskeyVerify(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestPasskeyConfigIdentical: the operator's configuration, accepted (the options and the
+// pending state ask for it) or refused (the same load error from both).
+func TestPasskeyConfigIdentical(t *testing.T) {
+	for _, uv := range []string{"required", "discouraged"} {
+		t.Run(uv, func(t *testing.T) {
+			p := loadPair(t, "passkey", func(c *host.Config) {
+				c.PluginConfig = map[string][]byte{"twofactor.passkey": []byte(`{"userVerification":"` + uv + `"}`)}
+			})
+			goM, asM := twoFactorPair(t, p)
+			s := &passkeySuite{t: t, p: p, goM: goM, asM: asM, ctx: context.Background(), reasons: map[string]bool{}}
+			o := s.same("enroll", abi.HookTwoFactorEnroll, pkRequest(nil, ""))
+			if !strings.Contains(string(o.ClientData), `"userVerification":"`+uv+`"`) {
+				t.Fatalf("options %s", o.ClientData)
+			}
+			cred := passkey.Credential{ID: []byte{1, 2, 3}, PublicKey: []byte{0xa0}, Name: "k", CreatedAt: pkNow}
+			s.same("challenge", abi.HookTwoFactorChallenge, pkRequest(pkState(t, passkey.State{Credentials: []passkey.Credential{cred}}), ""))
+		})
+	}
+	root := filepath.Join("..", "..")
+	goWasm, err := os.ReadFile(sdktest.Build(t, filepath.Join(root, "plugins", "passkey")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	asWasm, err := os.ReadFile(filepath.Join(root, "plugins", "passkey", "as", "passkey.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []string{`{"userVerification":"always"}`, `{"userVerification":""}`, `{}`, `{"UserVerification":"required"}`} {
+		var errs [2]string
+		for i, wasm := range [][]byte{goWasm, asWasm} {
+			c := sdktest.Config(t)
+			c.Grants = map[string][]string{"twofactor.passkey": {abi.CapCrypto}}
+			c.PluginConfig = map[string][]byte{"twofactor.passkey": []byte(cfg)}
+			h := sdktest.NewHost(t, c)
+			if err := h.Load(context.Background(), "passkey.wasm", wasm); err != nil {
+				errs[i] = err.Error()
+			}
+		}
+		if errs[0] != errs[1] {
+			t.Errorf("configuration %s:\n go %s\n as %s", cfg, errs[0], errs[1])
+		}
+		t.Logf("configuration %s: %q", cfg, errs[0])
 	}
 }
