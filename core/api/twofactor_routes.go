@@ -137,7 +137,7 @@ func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 			Errors: map[int][]string{409: {c.AlreadyInactive}},
 			Handle: func(req *Request) (Response, error) { return Response{}, tf.Delete(req.Ctx, req.Principal, id) }},
 	}
-	if info.Challenges {
+	if info.Challenges && mails(info) {
 		routes = append(routes, &Route{Method: "GET", Path: base + "/next-email", Summary: "Time until the next " + id + " email may be sent", Auth: auth.AccessOrPartial,
 			OK:     Doc{Description: "seconds until the next email may be sent", Example: map[string]int{"duration": 0}},
 			Errors: map[int][]string{409: {c.Uninitialized}},
@@ -145,15 +145,19 @@ func methodRoutes(tf *twofactor.Service, info twofactor.Info) []*Route {
 				d, err := tf.NextEmail(req.Ctx, req.Principal, id)
 				return Response{JSON: duration(d)}, err
 			}})
+	}
+	if info.Challenges {
 		challengeDoc := Doc{Description: "null; a code is sent"}
 		summary := "Send a " + id + " code"
-		if len(info.ClientDataFields) > 0 {
+		challengeErrors := map[int][]string{409: {c.Uninitialized}, 429: {c.TooManySends}, 500: {mail.CodeNoTemplate}}
+		if !mails(info) {
 			challengeDoc = Doc{Description: "the method's challenge for the client: " + strings.Join(info.ClientDataFields, ", "), Example: clientDataExample(info)}
 			summary = "Start a " + id + " check"
+			challengeErrors = map[int][]string{409: {c.Uninitialized}}
 		}
 		routes = append(routes, &Route{Method: "POST", Path: base + "/challenge", Summary: summary, Auth: auth.AccessOrPartial, Body: emptyBody, Query: MailQuery,
 			OK:     challengeDoc,
-			Errors: map[int][]string{409: {c.Uninitialized}, 429: {c.TooManySends}, 500: {mail.CodeNoTemplate}},
+			Errors: challengeErrors,
 			Handle: func(req *Request) (Response, error) {
 				data, err := tf.Challenge(req.Ctx, req.Principal, id, mailContext(req))
 				return Response{JSONBytes: data}, err
@@ -207,9 +211,17 @@ func setupErrors(info twofactor.Info) map[int][]string {
 			errs[403] = []string{"FORBIDDEN_MAIL_PROVIDER"}
 		}
 	}
-	if info.Challenges {
+	if info.Challenges && mails(info) {
 		errs[429] = []string{info.Codes.TooManySends}
 		errs[500] = []string{mail.CodeNoTemplate}
 	}
 	return errs
+}
+
+// mails reports whether a method's challenges send mail: a method that hands its challenge to
+// the client (ClientDataFields, a passkey's request options) is taken to send none, so it has
+// no /next-email route and no send-limit errors in its documentation (its challenge still
+// passes the send limiter if it asks for mail after all).
+func mails(info twofactor.Info) bool {
+	return len(info.ClientDataFields) == 0
 }

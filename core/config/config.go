@@ -460,7 +460,7 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.LinkBase(c.Addr)); err == nil {
 			host = u.Hostname()
 		}
-		if host != rp && !strings.HasSuffix(host, "."+rp) {
+		if host != rp && !strings.HasSuffix(host, "."+rp) && !(rp == "localhost" && isLoopbackIP(host)) {
 			bad("GATEHOUSE_WEBAUTHN_RP_ID", "%q is neither the host of GATEHOUSE_PUBLIC_URL (%q) nor a parent domain of it: browsers would refuse every passkey", rp, host)
 		}
 	}
@@ -817,16 +817,42 @@ func (c *Config) PublicOrigin() string {
 }
 
 // RelyingParty returns the id and name passkeys are bound to: GATEHOUSE_WEBAUTHN_RP_ID, else the
-// public URL's host (LinkBase); GATEHOUSE_WEBAUTHN_RP_NAME, else the display name.
+// public URL's host (LinkBase), "localhost" for a loopback address; GATEHOUSE_WEBAUTHN_RP_NAME,
+// else the display name.
 func (c *Config) RelyingParty() (id, name string) {
 	id, name = c.WebAuthnRPID, c.WebAuthnRPName
 	if id == "" {
 		if u, err := url.Parse(c.LinkBase(c.Addr)); err == nil {
 			id = u.Hostname()
 		}
+		// WebAuthn takes no IP address as a relying party id; on a loopback address (the
+		// default) passkeys work from http://localhost, as browsers allow it.
+		if isLoopbackIP(id) {
+			id = "localhost"
+		}
 	}
 	if name == "" {
 		name = c.DisplayName
 	}
 	return id, name
+}
+
+// isLoopbackIP reports whether host is a loopback IP address (127.0.0.1, ::1).
+func isLoopbackIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// LocalhostOrigin is, for an origin on a loopback IP address (http://127.0.0.1:8080), the same
+// origin on localhost (http://localhost:8080), where passkeys work; "" for any other origin.
+func LocalhostOrigin(origin string) string {
+	u, err := url.Parse(origin)
+	if err != nil || !isLoopbackIP(u.Hostname()) {
+		return ""
+	}
+	host := "localhost"
+	if p := u.Port(); p != "" {
+		host += ":" + p
+	}
+	return u.Scheme + "://" + host
 }

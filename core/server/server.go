@@ -439,7 +439,10 @@ func (f fasthttpLogger) Printf(format string, args ...any) { f.l.Debug(fmt.Sprin
 func site(cfg config.Config) twofactor.Site {
 	st := twofactor.Site{PublicURL: cfg.LinkBase(cfg.Addr)}
 	st.RPID, st.RPName = cfg.RelyingParty()
-	for _, o := range append([]string{cfg.PublicOrigin()}, cfg.Origins...) {
+	// The public URL's origin first; on a loopback address also its localhost twin, where a
+	// browser may use passkeys (RelyingParty names localhost then).
+	origins := []string{cfg.PublicOrigin(), config.LocalhostOrigin(cfg.PublicOrigin())}
+	for _, o := range append(origins, cfg.Origins...) {
 		o = strings.ToLower(strings.TrimRight(o, "/"))
 		if o != "" && !slices.Contains(st.Origins, o) {
 			st.Origins = append(st.Origins, o)
