@@ -200,6 +200,9 @@ func (s *Service) Create(ctx context.Context, email, pw, hash string) (uint64, e
 	if !account.ValidEmail(email) {
 		return 0, failure.BadRequest("body/email must match format \"email\"")
 	}
+	if s.Auth.DenyList != nil && s.Auth.DenyList.Denied(email) {
+		return 0, failure.Forbidden(failure.CodeForbiddenMailDomain)
+	}
 	if err := password.CheckImported(hash); err != nil {
 		return 0, failure.BadRequest(CodeInvalidHash)
 	}
