@@ -425,8 +425,8 @@ func TestDuplicateAndConfig(t *testing.T) {
 }
 
 func TestLoadEmbedded(t *testing.T) {
-	// The first-party mailers and TOTP need their capability, as the server grants it.
-	h := newHost(t, host.Config{Grants: map[string][]string{"mailer.smtp": {"smtp"}, "mailer.outbox": {"outbox"}, "twofactor.totp": {"crypto"}}})
+	// The first-party mailers, TOTP and passkey need their capability, as the server grants it.
+	h := newHost(t, host.Config{Grants: map[string][]string{"mailer.smtp": {"smtp"}, "mailer.outbox": {"outbox"}, "twofactor.totp": {"crypto"}, "twofactor.passkey": {"crypto"}}})
 	err := h.LoadEmbedded(context.Background())
 	if _, werr := plugins.Wasm("password-default"); werr != nil {
 		// A build without `make plugins`: the failure is clear and in Status.
