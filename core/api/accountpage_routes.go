@@ -22,6 +22,9 @@ type AccountPage struct {
 	ServiceName string
 	// RegistrationOpen is whether the page offers to register.
 	RegistrationOpen bool
+	// VerifyEmail is whether addresses must be confirmed (GATEHOUSE_VERIFY_EMAIL=required): only
+	// then does the page show whether the address is confirmed and offer to confirm it.
+	VerifyEmail bool
 }
 
 // setPageHeaders sets the security headers of the account page and its assets.
@@ -100,7 +103,11 @@ func renderAccountPage(p AccountPage) []byte {
 	if p.RegistrationOpen {
 		registration = "open"
 	}
-	if err := t.Execute(&b, map[string]string{"ServiceName": p.ServiceName, "Registration": registration}); err != nil {
+	verify := "off"
+	if p.VerifyEmail {
+		verify = "required"
+	}
+	if err := t.Execute(&b, map[string]string{"ServiceName": p.ServiceName, "Registration": registration, "VerifyEmail": verify}); err != nil {
 		panic(err) // the embedded template and a map of strings: a programmer error
 	}
 	return b.Bytes()

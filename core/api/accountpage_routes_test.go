@@ -87,7 +87,9 @@ func TestAccountPageSettings(t *testing.T) {
 		{"open registration", AccountPage{ServiceName: "Gatehouse", RegistrationOpen: true},
 			[]string{`<meta name="gatehouse-registration" content="open">`, `<title>Gatehouse account</title>`}},
 		{"closed registration", AccountPage{ServiceName: "Gatehouse"},
-			[]string{`<meta name="gatehouse-registration" content="closed">`}},
+			[]string{`<meta name="gatehouse-registration" content="closed">`, `<meta name="gatehouse-verify-email" content="off">`}},
+		{"addresses to confirm", AccountPage{ServiceName: "Gatehouse", VerifyEmail: true},
+			[]string{`<meta name="gatehouse-verify-email" content="required">`}},
 		{"a service name is escaped", AccountPage{ServiceName: `A "B" <C>`},
 			[]string{`content="A &#34;B&#34; &lt;C&gt;"`, `<title>A &#34;B&#34; &lt;C&gt; account</title>`}},
 	}

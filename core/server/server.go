@@ -235,7 +235,7 @@ func (s *Server) assemble() error {
 	s.router.Add(api.AdminRoutes(s.admin)...)
 	s.router.Add(api.OperationRoutes(s)...)
 	s.router.Add(api.DocRoutes(s.router, Version, ownURL(cfg))...)
-	s.router.Add(api.AccountPageRoutes(api.AccountPage{ServiceName: cfg.DisplayName, RegistrationOpen: cfg.RegistrationOpen()})...)
+	s.router.Add(api.AccountPageRoutes(api.AccountPage{ServiceName: cfg.DisplayName, RegistrationOpen: cfg.RegistrationOpen(), VerifyEmail: cfg.VerifyEmail == "required"})...)
 	s.registerMetrics()
 	s.steps.step("routes")
 	// Compiling and instantiating the plugins leaves garbage (tens of MiB with a Go plugin) that

@@ -19,12 +19,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer, GatehouseServer, freePort, uniqueEmail, GOOD_PASSWORD, request } from '../blackbox/lib.mjs';
-import { SmtpServer } from '../blackbox/smtp.mjs';
+import { SmtpServer, parseMessage } from '../blackbox/smtp.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -279,7 +279,7 @@ async function endOtherSession(page, refreshOther, tag, confirmWith) {
   const list = page.getByRole('list', { name: 'Sessions' });
   await list.waitFor();
   const rows = list.getByRole('listitem');
-  // Without a reload the list picks the new session up by itself (it looks every 15 s).
+  // Without a reload the list picks the new session up by itself (it looks every 5 s).
   await page.waitForFunction(() => document.querySelectorAll('[data-session]').length >= 2, null, { timeout: 40000 });
   const current = rows.filter({ hasText: 'This device' });
   assert.equal(await current.count(), 1, 'one session is this device');
@@ -653,6 +653,102 @@ describe('passkeys (a CDP virtual authenticator; the page at http://localhost, t
     await page.getByText('Two-factor authentication is off.', { exact: false }).waitFor();
     await checkProblems(ctx.problems, 'passkeys');
   });
+});
+
+// The check of issue 16 ("How it will be checked"), written as a script that has not seen the
+// markup: fields by loose label patterns, buttons and links by loose name patterns, the server
+// with its default settings (no GATEHOUSE_PUBLIC_URL, the outbox mailer), mail read from the
+// .eml files of the data folder's outbox.
+describe('the check of issue 16, as an outside script with default settings', { concurrency: 1 }, () => {
+  let dsrv;
+  before(async () => {
+    dsrv = await startServer({ env: { GATEHOUSE_REGISTRATION: 'open' } });
+  });
+  after(async () => {
+    await dsrv?.stop();
+  });
+
+  /** A mail in the outbox (an .eml file) to `to`, written after `since` (ms), whose text matches re. */
+  async function outboxMail(to, since, re) {
+    const dir = join(dsrv.dataDir, 'outbox');
+    const deadline = Date.now() + MAIL_TIMEOUT;
+    for (;;) {
+      let files = [];
+      try {
+        files = readdirSync(dir).filter((f) => f.endsWith('.eml')).map((f) => join(dir, f));
+      } catch {
+        /* no mail yet */
+      }
+      const mails = files.filter((f) => statSync(f).mtimeMs >= since).map((f) => parseMessage(readFileSync(f, 'utf8')))
+        .filter((m) => (m.headers.to || '').toLowerCase().includes(to.toLowerCase()) && re.test(m.text));
+      if (mails.length) return mails[mails.length - 1];
+      if (Date.now() > deadline) throw new Error(`no mail to ${to} in ${dir}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  for (const width of [1280, 390]) {
+    test(`sign up, TOTP, sign out, sign in with a code, end a session, reset from the mailed link (${width} px)`, async () => {
+      const { context, page, problems } = await openPage(width, 'en-US', dsrv);
+      const account = { email: uniqueEmail(`check-${width}`), password: GOOD_PASSWORD, usedSteps: new Set() };
+      const button = (re) => page.getByRole('button', { name: re });
+      try {
+        await page.goto(`${dsrv.url}/account/`);
+        // Sign up.
+        await page.getByRole('link', { name: /sign up|register|create/i }).click();
+        await page.getByLabel(/e-?mail/i).fill(account.email);
+        await page.getByLabel(/password/i).fill(account.password);
+        await button(/sign up|register|create/i).click();
+        // Enable TOTP: the secret from the page, the code computed here.
+        await button(/authenticator|totp/i).click();
+        account.secret = (await page.getByLabel(/secret/i).textContent()).replace(/\s+/g, '');
+        await page.getByLabel(/code/i).fill(await freshCode(account));
+        await button(/enable|verify|confirm|activate|turn on/i).click();
+        await page.getByText(/recovery codes/i).first().waitFor();
+        // Sign out.
+        await button(/sign out|log out/i).click();
+        // Sign in with a code.
+        await page.getByLabel(/e-?mail/i).fill(account.email);
+        await page.getByLabel(/password/i).fill(account.password);
+        await button(/sign in|log in/i).click();
+        await page.getByLabel(/code/i).fill(await freshCode(account));
+        await button(/verify|sign in|log in|continue/i).click();
+        // List the sessions and end the other one (a sign-in from elsewhere).
+        const other = await request(dsrv.url, 'POST', '/auth/login', { json: { username: account.email, password: account.password } });
+        assert.equal(other.status, 200);
+        const rows = page.getByRole('listitem').filter({ has: page.getByRole('button', { name: /sign out|end|revoke/i }) });
+        await rows.first().waitFor({ timeout: 30000 });
+        assert.equal(await rows.count(), 1, 'one other session with a button');
+        await rows.first().getByRole('button', { name: /sign out|end|revoke/i }).click();
+        await rows.first().waitFor({ state: 'detached', timeout: 15000 });
+        const after = await request(dsrv.url, 'GET', '/auth/accesstoken', { token: other.text });
+        assert.equal(after.status, 401, 'the other session has ended');
+        // Forget the password; the mailed link opens the reset form.
+        await button(/sign out|log out/i).click();
+        await page.getByRole('link', { name: /forgot/i }).click();
+        const since = Date.now() - 1000;
+        await page.getByLabel(/e-?mail/i).fill(account.email);
+        await button(/send|reset/i).click();
+        const mail = await outboxMail(account.email, since, /reset-password\?/);
+        const link = /https?:\/\/\S+reset-password\?\S+/.exec(mail.text)?.[0];
+        assert.ok(link?.startsWith(dsrv.url), `the link leads to this server: ${link}`);
+        await page.goto(link);
+        await page.getByLabel(/new password/i).fill(NEW_PASSWORD);
+        await button(/reset|save|set|change/i).click();
+        await page.getByLabel(/e-?mail/i).fill(account.email);
+        await page.getByLabel(/password/i).fill(NEW_PASSWORD);
+        await button(/sign in|log in/i).click();
+        await page.getByLabel(/code/i).fill(await freshCode(account));
+        await button(/verify|sign in|log in|continue/i).click();
+        await page.getByRole('heading', { level: 1, name: /account/i }).waitFor();
+        await assertFits(page, width, 'the check');
+        await shot(page, `check-${width}`);
+        await checkProblems(problems, `the check at ${width} px`);
+      } finally {
+        await context.close();
+      }
+    });
+  }
 });
 
 describe('keyboard only', () => {

@@ -678,6 +678,7 @@ export function pickLanguage(preferred) {
 const LANG = pickLanguage(navigator.languages?.length ? navigator.languages : [navigator.language]);
 const SERVICE = document.querySelector('meta[name="gatehouse-service"]')?.content || 'Gatehouse';
 const REGISTRATION_OPEN = document.querySelector('meta[name="gatehouse-registration"]')?.content === 'open';
+const VERIFY_EMAIL = document.querySelector('meta[name="gatehouse-verify-email"]')?.content === 'required';
 
 /** The message `key` in the page's language, with {name} replaced from vars. */
 function t(key, vars = {}) {
@@ -1341,7 +1342,7 @@ function accountSection(refresh) {
   const email = u?.email || session.email;
   const facts = h('dl', { class: 'facts' },
     h('dt', { text: t('account.email') }),
-    h('dd', {}, email || '—', u && 'emailVerified' in u ? h('span', { class: u.emailVerified ? 'badge on' : 'badge', text: u.emailVerified ? t('account.verified') : t('account.unverified') }) : null),
+    h('dd', {}, email || '—', VERIFY_EMAIL && u && 'emailVerified' in u ? h('span', { class: u.emailVerified ? 'badge on' : 'badge', text: u.emailVerified ? t('account.verified') : t('account.unverified') }) : null),
     u?.createdAt && h('dt', { text: t('account.created') }),
     u?.createdAt && h('dd', { text: formatDate(u.createdAt) }));
   const change = opener(t('email.change'), async (panel, close) => {
@@ -1366,7 +1367,7 @@ function accountSection(refresh) {
     });
     panel.append(step1);
   });
-  const confirm = u && u.emailVerified === false && opener(t('verify.open'), async (panel, close) => {
+  const confirm = VERIFY_EMAIL && u && u.emailVerified === false && opener(t('verify.open'), async (panel, close) => {
     await withAccess('POST', '/user/email/verify/send', { body: {}, query: { language: LANG } });
     const form = h('form', {},
       h('p', { text: t('verify.intro', { email }) }),
@@ -1606,7 +1607,7 @@ function sessionsSection() {
   };
   sessionsRefresh = load;
   load();
-  // The list follows sign-ins elsewhere while the page is open: looked at again every 15 s
+  // The list follows sign-ins elsewhere while the page is open: looked at again every 5 s
   // while visible, redrawn only when the set of sessions changed and no confirmation is open.
   clearInterval(sessionsTimer);
   sessionsTimer = setInterval(async () => {
@@ -1623,7 +1624,7 @@ function sessionsSection() {
     } catch {
       /* signed out meanwhile: the next action says so */
     }
-  }, 15000);
+  }, 5000);
   return section;
 }
 
