@@ -112,7 +112,7 @@ func TestPluginMailerErrors(t *testing.T) {
 func TestPluginGrants(t *testing.T) {
 	g := pluginGrants(map[string][]string{"mailer.httpapi": {"http"}, "mailer.smtp": {"http"}})
 	if strings.Join(g["mailer.httpapi"], "+") != "http" || strings.Join(g["mailer.smtp"], "+") != "http+smtp" || strings.Join(g["mailer.outbox"], "+") != "outbox" ||
-		strings.Join(g["twofactor.totp"], "+") != "crypto" {
+		strings.Join(g["twofactor.totp"], "+") != "crypto" || strings.Join(g["twofactor.passkey"], "+") != "crypto" {
 		t.Fatalf("grants %v", g)
 	}
 }
