@@ -534,6 +534,17 @@ describe('more flows at desktop width', { concurrency: 1 }, () => {
     await heading(page, 'Your account');
   });
 
+  test('signed out elsewhere: the next action leads to sign-in, saying why', async () => {
+    const { page } = ctx;
+    const other = await otherSession(account);
+    assert.equal((await request(srv.url, 'POST', '/auth/logout/all', { token: other })).status, 204);
+    await page.getByRole('button', { name: /Set up authenticator app/ }).click();
+    await heading(page, 'Sign in');
+    await expectStatus(page, /session has ended/, 'session over');
+    await signInPassword(page, account);
+    await heading(page, 'Your account');
+  });
+
   test('delete the account (without 2FA: with the password)', async () => {
     const { page } = ctx;
     await page.getByRole('button', { name: 'Delete account…' }).click();

@@ -759,8 +759,17 @@ function onSubmit(form, fn, messages = {}) {
   return form;
 }
 
+/** The 401 codes of a token that no longer works: the session is over (signed out elsewhere). */
+const SESSION_OVER = new Set(['TOKEN_REVOKED', 'TOKEN_EXPIRED', 'NO_TOKEN_PROVIDED', 'INVALID_TOKEN']);
+
 function showError(err, messages = {}) {
   if (err instanceof Error && !(err instanceof ApiError) && err.message === '') return clearStatus(); // a cancelled prompt
+  if (err instanceof ApiError && err.status === 401 && SESSION_OVER.has(err.code)) {
+    forget();
+    go('#signin');
+    say(t('err.sessionOver'), { error: true });
+    return;
+  }
   if (!(err instanceof ApiError)) {
     console.warn(err);
     say(err instanceof TypeError ? t('err.network') : String(err?.message ?? err), { error: true });
