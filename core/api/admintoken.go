@@ -156,3 +156,19 @@ func (rt *Router) hidden(ctx *fasthttp.RequestCtx, methods map[string]*Route) bo
 	}
 	return listenerOf(ctx) != 0
 }
+
+// documentedRoutes are the routes the main listener serves, for its /openapi.json: every route,
+// but the admin routes only when an admin token is configured and they have no listener of
+// their own. (docs/API.md, from `gatehouse docs api`, documents them all.)
+func (rt *Router) documentedRoutes() []*Route {
+	if len(rt.admins) > 0 && !rt.adminOwnListener {
+		return rt.list
+	}
+	out := make([]*Route, 0, len(rt.list))
+	for _, r := range rt.list {
+		if !r.Admin {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -9,7 +9,8 @@ import (
 var docsFS embed.FS
 
 // DocRoutes returns GET /openapi.json (generated from the router's routes at first use, so the
-// routes of every loaded plugin are in it), the reference page GET /docs, which renders that
+// routes of every loaded plugin are in it; the admin routes only when this listener serves
+// them), the reference page GET /docs, which renders that
 // document in the browser with no other network access, and GET /, which sends a visitor to
 // /docs. serverURL is the server's own base URL for the document's `servers` ("" for "/").
 func DocRoutes(rt *Router, version, serverURL string) []*Route {
@@ -38,7 +39,7 @@ func DocRoutes(rt *Router, version, serverURL string) []*Route {
 		{Method: "GET", Path: "/openapi.json", Summary: "The OpenAPI 3.1 document of this server",
 			OK: Doc{Description: "the document", ContentType: "application/json"},
 			Handle: func(req *Request) (Response, error) {
-				once.Do(func() { doc = OpenAPI(rt.Routes(), version, serverURL) })
+				once.Do(func() { doc = OpenAPI(rt.documentedRoutes(), version, serverURL) })
 				return static("application/json; charset=utf-8", doc)(req)
 			}},
 		{Method: "GET", Path: "/docs", Summary: "The API reference page", OK: Doc{Description: "an HTML page", ContentType: "text/html"},

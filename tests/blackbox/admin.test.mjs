@@ -84,14 +84,16 @@ describe('admin tokens', () => {
     assert.equal(eb.actor, 'admin:' + createHash('sha256').update(SECOND).digest('hex').slice(0, 8));
   });
 
-  test('no admin token configured: /admin/ does not exist (404), but the routes are in /openapi.json', async () => {
+  test('no admin token configured: /admin/ does not exist (404) and /openapi.json does not list it; with one it does', async () => {
     const plain = await startServer({ env: { GATEHOUSE_REGISTRATION: 'open' } });
     try {
       for (const [m, p] of [['GET', '/admin/users'], ['GET', '/admin/users/1'], ['DELETE', '/admin/users/1/2fa'], ['GET', '/admin/audit']]) {
         const r = await plain.request(m, p, { token: OPS });
         assertError(r, 404, `Route ${m}:${p} not found`, `${m} ${p}`);
       }
-      const doc = ok(await plain.request('GET', '/openapi.json'), 'openapi');
+      const bare = ok(await plain.request('GET', '/openapi.json'), 'openapi without a token');
+      assert.deepEqual(Object.keys(bare.paths).filter((p) => p.startsWith('/admin/')), [], 'no admin path documented');
+      const doc = ok(await srv.request('GET', '/openapi.json'), 'openapi with a token');
       for (const p of ['/admin/users', '/admin/users/{id}', '/admin/users/{id}/disable', '/admin/users/{id}/enable', '/admin/users/{id}/2fa',
         '/admin/users/{id}/sessions', '/admin/users/{id}/limits', '/admin/audit']) {
         assert.ok(doc.paths[p], `${p} in the OpenAPI document`);
