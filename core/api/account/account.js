@@ -743,16 +743,18 @@ function clearStatus() {
 function onSubmit(form, fn, messages = {}) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const buttons = [...form.querySelectorAll('button')];
-    buttons.forEach((b) => (b.disabled = true));
+    const values = Object.fromEntries(new FormData(form).entries());
+    // Every control waits with the request: nothing is typed into a form that is going away
+    // (a script's next fill waits for the next view's field).
+    const controls = [...form.querySelectorAll('button, input')].filter((c) => !c.disabled);
+    controls.forEach((c) => (c.disabled = true));
     form.setAttribute('aria-busy', 'true');
     try {
-      const values = Object.fromEntries(new FormData(form).entries());
       await fn(values);
     } catch (err) {
       showError(err, messages);
     } finally {
-      buttons.forEach((b) => (b.disabled = false));
+      controls.forEach((c) => (c.disabled = false));
       form.removeAttribute('aria-busy');
     }
   });
@@ -1064,9 +1066,10 @@ function renderTopActions() {
   if (session.access) box.append(h('button', { type: 'button', class: 'secondary', onclick: signOut, text: t('signout') }));
 }
 
+/** Show the view of hash now (a history entry, no hashchange round trip). */
 function go(hash) {
-  if (location.hash === hash) route();
-  else location.hash = hash;
+  if (location.hash !== hash) history.pushState(null, '', `${location.pathname}${hash}`);
+  route();
 }
 
 function signInView(prefill = '') {
