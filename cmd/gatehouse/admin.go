@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gatehouse/gatehouse/core/audit"
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/server"
 	"github.com/gatehouse/gatehouse/core/store"
@@ -228,7 +230,10 @@ func rotate(data string) ([]string, error) {
 	defer st.Close()
 	// Offline the server's lifetimes are unknown: keep retired keys for the default longest
 	// lifetime (14 days); a running server uses its own setting.
-	keys, err := token.Rotate(st, sealer, time.Now(), 14*24*time.Hour)
+	log := &audit.Log{Retention: audit.DefaultRetention}
+	keys, err := token.Rotate(st, sealer, time.Now(), 14*24*time.Hour, func(txn store.Txn, k token.Key) error {
+		return log.Record(audit.WithActor(context.Background(), "cli"), txn, audit.Event{Type: audit.KeysRotated, Detail: map[string]string{"kid": k.ID}})
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -140,6 +140,19 @@ describe('events of each flow', () => {
   });
 });
 
+describe('operator events', () => {
+  test('a key rotation through the running server is recorded with the actor socket', async () => {
+    const r = await direct.cli(['keys', 'rotate']);
+    assert.equal(r.code, 0, r.stderr);
+    const kid = /signing with (\S+);/.exec(r.stdout)[1];
+    const evs = (await events(direct, { type: 'keys.rotated' })).events;
+    const e = evs.find((x) => x.detail?.kid === kid);
+    assert.ok(e, `the rotation's event: ${JSON.stringify(evs)}`);
+    assert.equal(e.actor, 'socket');
+    assert.equal(e.userId, undefined);
+  });
+});
+
 describe('the query', () => {
   test('userId, type, since and cursor pages; 400 for a bad cursor or time; admin token required', async () => {
     const u = await direct.register();
