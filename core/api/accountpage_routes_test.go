@@ -148,3 +148,46 @@ func TestAccountPageFilesAreNotAPIOperations(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountPageLanguages checks that the page's four languages have the same messages: a key
+// missing in one would show the English text there.
+func TestAccountPageLanguages(t *testing.T) {
+	script, err := accountFS.ReadFile("account/account.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(script)
+	start := strings.Index(src, "const MESSAGES = {")
+	end := strings.Index(src[start:], "\n};\n")
+	if start < 0 || end < 0 {
+		t.Fatal("MESSAGES not found in account.js")
+	}
+	block := src[start : start+end]
+	keys := map[string]map[string]bool{}
+	lang := ""
+	for _, line := range strings.Split(block, "\n") {
+		switch {
+		case len(line) > 4 && strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "   ") && strings.HasSuffix(line, ": {"):
+			lang = strings.TrimSuffix(strings.TrimSpace(line), ": {")
+			keys[lang] = map[string]bool{}
+		case strings.HasPrefix(line, "    '") && lang != "":
+			k := strings.TrimPrefix(line, "    '")
+			keys[lang][k[:strings.Index(k, "'")]] = true
+		}
+	}
+	if len(keys) != 4 || len(keys["en"]) < 100 {
+		t.Fatalf("languages %d, English messages %d: the parse of MESSAGES is off", len(keys), len(keys["en"]))
+	}
+	for _, l := range []string{"nl", "fr", "de"} {
+		for k := range keys["en"] {
+			if !keys[l][k] {
+				t.Errorf("%s lacks %q", l, k)
+			}
+		}
+		for k := range keys[l] {
+			if !keys["en"][k] {
+				t.Errorf("%s has %q, which English lacks", l, k)
+			}
+		}
+	}
+}
