@@ -131,6 +131,11 @@ type Config struct {
 	// DenyDomains extend the shipped list of forbidden mail domains ("*.example" for subdomains).
 	DenyDomains []string
 
+	// BadgerMemTableMiB, BadgerBlockCacheMiB and BadgerIndexCacheMiB size the embedded store's
+	// memory, in MiB. Defaults 16, 32 and 16: a small box; grow the caches for a big store.
+	BadgerMemTableMiB   int
+	BadgerBlockCacheMiB int
+	BadgerIndexCacheMiB int
 	// PluginIdleTimeout: a plugin instance unused this long is dropped (its memory freed) and
 	// made again at the next call. Default 5 minutes; 0 or negative keeps idle instances.
 	PluginIdleTimeout time.Duration
@@ -170,35 +175,38 @@ var NoticeEvents = []string{
 // Default returns the default configuration: the single source for --help and the README.
 func Default() Config {
 	return Config{
-		Addr:              "127.0.0.1:8080",
-		DataDir:           "./data",
-		Issuer:            "gatehouse",
-		DisplayName:       "Gatehouse",
-		Registration:      "closed",
-		LogLevel:          "info",
-		LogFormat:         "text",
-		RefreshTTL:        14 * 24 * time.Hour,
-		AccessTTL:         5 * time.Minute,
-		SudoTTL:           5 * time.Minute,
-		PartialTTL:        5 * time.Minute,
-		Argon2Memory:      19 * 1024,
-		Argon2Time:        2,
-		Argon2Threads:     1,
-		HashConcurrency:   runtime.NumCPU(),
-		HashQueueTimeout:  10 * time.Second,
-		BodyLimit:         16 * 1024,
-		ShutdownTimeout:   10 * time.Second,
-		MaxConns:          4096,
-		MaxConnsPerIP:     128,
-		PluginMaxSize:     64 << 20,
-		PasswordPolicies:  []string{"password.default"},
-		Mailer:            "outbox",
-		SMTPFrom:          "gatehouse@localhost",
-		SMTPStartTLS:      "auto",
-		AuditRetention:    90 * 24 * time.Hour,
-		Notices:           append([]string{}, NoticeEvents...),
-		VerifyEmail:       "off",
-		PluginIdleTimeout: 5 * time.Minute,
+		Addr:                "127.0.0.1:8080",
+		DataDir:             "./data",
+		Issuer:              "gatehouse",
+		DisplayName:         "Gatehouse",
+		Registration:        "closed",
+		LogLevel:            "info",
+		LogFormat:           "text",
+		RefreshTTL:          14 * 24 * time.Hour,
+		AccessTTL:           5 * time.Minute,
+		SudoTTL:             5 * time.Minute,
+		PartialTTL:          5 * time.Minute,
+		Argon2Memory:        19 * 1024,
+		Argon2Time:          2,
+		Argon2Threads:       1,
+		HashConcurrency:     runtime.NumCPU(),
+		HashQueueTimeout:    10 * time.Second,
+		BodyLimit:           16 * 1024,
+		ShutdownTimeout:     10 * time.Second,
+		MaxConns:            4096,
+		MaxConnsPerIP:       128,
+		PluginMaxSize:       64 << 20,
+		PasswordPolicies:    []string{"password.default"},
+		Mailer:              "outbox",
+		SMTPFrom:            "gatehouse@localhost",
+		SMTPStartTLS:        "auto",
+		AuditRetention:      90 * 24 * time.Hour,
+		Notices:             append([]string{}, NoticeEvents...),
+		VerifyEmail:         "off",
+		PluginIdleTimeout:   5 * time.Minute,
+		BadgerMemTableMiB:   16,
+		BadgerBlockCacheMiB: 32,
+		BadgerIndexCacheMiB: 16,
 	}
 }
 
@@ -236,6 +244,9 @@ var settings = []setting{
 	str("addr", "GATEHOUSE_ADDR", "listen address (host:port)", func(c *Config) *string { return &c.Addr }),
 	str("data", "GATEHOUSE_DATA", "data folder: store, signing keys, plugin cache", func(c *Config) *string { return &c.DataDir }),
 	str("store", "GATEHOUSE_STORE", "badger (the embedded store in the data folder) or a postgres:// URL of a PostgreSQL database shared by every node", func(c *Config) *string { return &c.Store }),
+	num("badger-memtable-mib", "GATEHOUSE_BADGER_MEMTABLE_MIB", "embedded store: size of one memtable in MiB (up to five are kept)", func(c *Config) *int { return &c.BadgerMemTableMiB }),
+	num("badger-block-cache-mib", "GATEHOUSE_BADGER_BLOCK_CACHE_MIB", "embedded store: cache of table blocks in MiB (grow it for a big store)", func(c *Config) *int { return &c.BadgerBlockCacheMiB }),
+	num("badger-index-cache-mib", "GATEHOUSE_BADGER_INDEX_CACHE_MIB", "embedded store: cache of table indexes and bloom filters in MiB", func(c *Config) *int { return &c.BadgerIndexCacheMiB }),
 	num("store-max-conns", "GATEHOUSE_STORE_MAX_CONNS", "PostgreSQL connections of this node at most (0: max(4, CPUs))", func(c *Config) *int { return &c.StoreMaxConns }),
 	str("master-key-file", "GATEHOUSE_MASTER_KEY_FILE", "the master key's file, created when absent; the same on every node (empty: <data>/master.key)", func(c *Config) *string { return &c.MasterKeyFile }),
 	str("issuer", "GATEHOUSE_ISSUER", "iss claim of issued tokens", func(c *Config) *string { return &c.Issuer }),
@@ -445,6 +456,16 @@ func (c Config) Validate() error {
 	}
 	if c.Store != "" && c.Store != "badger" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
 		bad("GATEHOUSE_STORE", "must be badger or a postgres:// URL")
+	}
+	for _, b := range []struct {
+		env   string
+		v     int
+		least int
+	}{{"GATEHOUSE_BADGER_MEMTABLE_MIB", c.BadgerMemTableMiB, 8}, {"GATEHOUSE_BADGER_BLOCK_CACHE_MIB", c.BadgerBlockCacheMiB, 1}, {"GATEHOUSE_BADGER_INDEX_CACHE_MIB", c.BadgerIndexCacheMiB, 1}} {
+		// A memtable under 8 MiB cannot hold Badger's largest batch of 1 MiB values.
+		if b.v < b.least || b.v > 1<<16 {
+			bad(b.env, "must be %d to 65536 MiB, not %d", b.least, b.v)
+		}
 	}
 	if c.StoreMaxConns < 0 {
 		bad("GATEHOUSE_STORE_MAX_CONNS", "must not be negative")

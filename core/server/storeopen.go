@@ -22,7 +22,11 @@ func openStore(cfg config.Config, log hclog.Logger) (store.Store, error) {
 	if store.IsPostgresURL(cfg.Store) {
 		return store.OpenPostgres(cfg.Store, store.PostgresOptions{MaxConns: int32(cfg.StoreMaxConns), Logger: log})
 	}
-	st, err := store.OpenBadger(filepath.Join(cfg.DataDir, "store"), log)
+	st, err := store.OpenBadgerWith(filepath.Join(cfg.DataDir, "store"), log, store.BadgerOptions{
+		MemTableSize:   int64(cfg.BadgerMemTableMiB) << 20,
+		BlockCacheSize: int64(cfg.BadgerBlockCacheMiB) << 20,
+		IndexCacheSize: int64(cfg.BadgerIndexCacheMiB) << 20,
+	})
 	if err != nil {
 		return nil, err
 	}

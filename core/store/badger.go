@@ -32,25 +32,46 @@ type Badger struct {
 
 var _ Store = (*Badger)(nil)
 
-// OpenBadger opens (creating if needed) the Badger store in dir. Writes are synced
-// (SyncWrites true: Badger's default is false, and we rely on durability).
+// BadgerOptions size the embedded store's memory. The zero value of each field is the default
+// for a small box beside it; records are tiny, so a big store grows its caches, not its tables.
+type BadgerOptions struct {
+	// MemTableSize is the size of one memtable (Badger keeps up to five). Default 16 MiB.
+	MemTableSize int64
+	// BlockCacheSize is the cache of decompressed table blocks. Default 32 MiB.
+	BlockCacheSize int64
+	// IndexCacheSize is the cache of table indexes and bloom filters. Default 16 MiB.
+	IndexCacheSize int64
+}
+
+// OpenBadger opens (creating if needed) the Badger store in dir with the default sizes. Writes
+// are synced (SyncWrites true: Badger's default is false, and we rely on durability).
 func OpenBadger(dir string, logger hclog.Logger) (*Badger, error) {
+	return OpenBadgerWith(dir, logger, BadgerOptions{})
+}
+
+// OpenBadgerWith is OpenBadger with the memory sizes of o.
+func OpenBadgerWith(dir string, logger hclog.Logger, o BadgerOptions) (*Badger, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create %s: %w", dir, err)
 	}
+	size := func(v, def int64) int64 {
+		if v > 0 {
+			return v
+		}
+		return def
+	}
 	opts := badger.DefaultOptions(dir).
 		WithSyncWrites(true).
 		WithLogger(badgerLogger{logger}).
 		WithNumVersionsToKeep(1).
 		WithCompactL0OnClose(true).
-		// Small tables and caches: Gatehouse records are tiny and edge deployments are small.
-		WithMemTableSize(16 << 20).
+		WithMemTableSize(size(o.MemTableSize, 16<<20)).
 		WithValueLogFileSize(64 << 20).
-		WithBlockCacheSize(32 << 20).
-		WithIndexCacheSize(16 << 20).
+		WithBlockCacheSize(size(o.BlockCacheSize, 32<<20)).
+		WithIndexCacheSize(size(o.IndexCacheSize, 16<<20)).
 		WithNumCompactors(2)
 	db, err := badger.Open(opts)
 	if err != nil {
