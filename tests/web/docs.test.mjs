@@ -30,8 +30,9 @@ const SCREENSHOT = join(REPO, '.cache/web/docs.png');
 const PHONE_WIDTH = 390;
 const PHONE_SCREENSHOT = join(REPO, '.cache/web/docs-390.png');
 const METHODS = ['get', 'post', 'put', 'delete', 'patch'];
-// The groups of API.md section 5, in its order.
-const SPEC_GROUPS = ['Authentication', 'User: registration', 'User: 2FA', 'User: email and password', 'Operations'];
+// The groups of API.md section 5, in its order, with the account holders' routes of issue 16
+// (section 6: GET /user, sessions, DELETE /user, email verification) after registration.
+const SPEC_GROUPS = ['Authentication', 'User: registration', 'User: account', 'User: 2FA', 'User: email and password', 'Operations'];
 
 let srv;
 let doc;
