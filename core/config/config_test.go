@@ -46,7 +46,9 @@ func TestPrecedenceAndValidation(t *testing.T) {
 		{"verification required", map[string]string{"GATEHOUSE_VERIFY_EMAIL": "required"}, nil, func(c Config) bool { return c.VerifyEmail == "required" }, ""},
 		{"bad verification", map[string]string{"GATEHOUSE_VERIFY_EMAIL": "yes"}, nil, nil, "GATEHOUSE_VERIFY_EMAIL"},
 		{"badger sizes", map[string]string{"GATEHOUSE_BADGER_MEMTABLE_MIB": "64", "GATEHOUSE_BADGER_BLOCK_CACHE_MIB": "256"}, nil,
-			func(c Config) bool { return c.BadgerMemTableMiB == 64 && c.BadgerBlockCacheMiB == 256 && c.BadgerIndexCacheMiB == 16 }, ""},
+			func(c Config) bool {
+				return c.BadgerMemTableMiB == 64 && c.BadgerBlockCacheMiB == 256 && c.BadgerIndexCacheMiB == 16
+			}, ""},
 		{"a memtable too small for Badger's batches", map[string]string{"GATEHOUSE_BADGER_MEMTABLE_MIB": "4"}, nil, nil, "GATEHOUSE_BADGER_MEMTABLE_MIB"},
 		{"no block cache", map[string]string{"GATEHOUSE_BADGER_BLOCK_CACHE_MIB": "0"}, nil, nil, "GATEHOUSE_BADGER_BLOCK_CACHE_MIB"},
 		{"a relying party that is not the public URL's", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://auth.example.com", "GATEHOUSE_WEBAUTHN_RP_ID": "other.org"}, nil, nil, "GATEHOUSE_WEBAUTHN_RP_ID"},
