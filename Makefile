@@ -113,7 +113,7 @@ fuzz: plugins
 # Every benchmark; each figure is a ratio to a baseline measured in the same run (BENCHMARKS.md).
 bench: build postgres-deps
 	$(GO) test -run '^$$' -bench 'LoginVsArgon2' -benchtime 400x -count 3 ./core/server/
-	GATEHOUSE_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench 'TokenEndpointPostgresVsBadger|LoginVsArgon2Postgres|TwoNodesVsOne' -benchtime 1x -count 3 -timeout 30m ./tests/multinode/
+	GATEHOUSE_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench 'TokenEndpointPostgresVsBadger|LoginVsArgon2Postgres|TwoNodesVsOne|TOTPPostgresVsBadger|PasswordChangePostgresVsBadger|TOTPTwoNodes' -benchtime 1x -count 3 -timeout 45m ./tests/multinode/
 	$(GO) test -run '^$$' -bench 'TOTPAuthenticatePluginVsNative' -benchtime 2000x -count 3 ./core/server/
 	$(GO) test -run '^$$' -bench 'HandlerUserTwoFA' -benchtime 3s -count 3 ./core/server/
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 3 ./host/
