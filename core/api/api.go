@@ -534,6 +534,13 @@ func (rt *Router) renderError(ctx *fasthttp.RequestCtx, reqID requestID, err err
 			}
 		}
 		rt.log.Error("plugin call failed", "request_id", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "plugin", pe.Plugin, "hook", pe.Hook, "code", pe.Code, "error", pe.Error())
+	} else if errors.Is(err, store.ErrConflict) {
+		// The change kept conflicting with concurrent ones past the store's retries (a burst
+		// on one PostgreSQL): nothing of it was applied, and the client may send it again.
+		secs := int64(1)
+		env.StatusCode, env.Message, env.RetryAfter = 503, "STORE_BUSY", &secs
+		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
+		rt.log.Warn("request failed", "request_id", reqID.String(), "client", rt.clientIP(ctx).String(), "path", string(ctx.Path()), "code", env.Message, "error", err.Error())
 	} else if errors.Is(err, store.ErrUnavailable) {
 		// The database is unreachable (PostgreSQL down or failing over): not the request's fault.
 		env.StatusCode, env.Message = 503, "STORE_UNAVAILABLE"

@@ -274,8 +274,8 @@ func (p *Postgres) View(fn func(Txn) error) error {
 	return nil
 }
 
-// Update implements Store: a SERIALIZABLE transaction, retried with a jittered backoff while
-// PostgreSQL reports a serialization failure or a deadlock (fn runs again).
+// Update implements Store: a SERIALIZABLE transaction, retried with a jittered exponential
+// backoff while PostgreSQL reports a serialization failure or a deadlock (fn runs again).
 func (p *Postgres) Update(fn func(Txn) error) error {
 	for attempt := 0; attempt < updateAttempts; attempt++ {
 		x, err := p.updateOnce(fn)
@@ -286,7 +286,7 @@ func (p *Postgres) Update(fn func(Txn) error) error {
 			}
 			return err
 		}
-		time.Sleep(time.Duration(rand.IntN(1000*(attempt+1))) * time.Microsecond)
+		time.Sleep(backoff(attempt))
 	}
 	return ErrConflict
 }
@@ -676,4 +676,12 @@ func prefixEnd(prefix []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// backoff is the jittered wait before retry attempt+1 of a conflicting transaction: up to 1 ms,
+// doubling each attempt, at most 64 ms (about 1 s over every attempt), so a burst of writers
+// that keep conflicting spreads out instead of retrying in step.
+func backoff(attempt int) time.Duration {
+	ceiling := time.Millisecond << min(attempt, 6)
+	return time.Duration(rand.Int64N(int64(ceiling))) + 50*time.Microsecond
 }
