@@ -341,9 +341,6 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	s.log.Info("listening", "addr", ln.Addr().String(), "data", s.cfg.DataDir, "registration", s.cfg.Registration,
 		"max_conns", limits.total, "max_conns_per_ip", limits.perIP, "trusted_proxies", len(s.proxies))
 	s.steps.step("listening")
-	if ready != nil {
-		ready(ln.Addr())
-	}
 	stopAdmin, err := s.serveAdmin(ctx)
 	if err != nil {
 		ln.Close()
@@ -357,6 +354,11 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		stopAdmin()
 		s.Close()
 		return err
+	}
+	// Ready once every listener is: the public one, the admin socket (a CLI command run right
+	// after start dials it) and the admin API's own.
+	if ready != nil {
+		ready(ln.Addr())
 	}
 	defer stopAdminAPI()
 	mailCtx, stopMail := context.WithCancel(context.Background())
