@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/account"
+	"github.com/gatehouse/gatehouse/core/failure"
+	"github.com/gatehouse/gatehouse/core/limit"
 	"github.com/gatehouse/gatehouse/core/mail"
 	"github.com/gatehouse/gatehouse/core/reqctx"
 	"github.com/gatehouse/gatehouse/core/store"
@@ -87,5 +89,27 @@ func (s *Service) NotifyAddress(ctx context.Context, txn store.Txn, event, email
 	if !s.noticeOn(event) || s.Mail == nil {
 		return nil
 	}
+	if s.Limiter != nil {
+		// At most NoticePolicy.PerDay notices of one kind to one address a day: the change
+		// commits either way, and a holder who changes a password a thousand times (or a
+		// script holding their session) does not flood the mailbox and the outbox.
+		subject := limit.Subject{Key: "n/" + account.NormalizeEmail(email)}
+		if err := s.Limiter.TakeSend(txn, NoticePolicy, noticeFactor(event), subject); err != nil {
+			if fe, ok := failure.As(err); ok && fe.Status == 429 {
+				reqctx.Logger(ctx, s.Log).Info("security notice not sent: the daily cap of this notice to this address is reached", "notice", event)
+				return nil
+			}
+			return err
+		}
+	}
 	return s.Mail.Enqueue(txn, s.noticeMail(ctx, event, email, extra))
+}
+
+// NoticePolicy caps the notices of one kind to one address: no interval (every change of a
+// day's first ones tells), at most 10 a day.
+var NoticePolicy = limit.SendPolicy{PerDay: 10}
+
+// noticeFactor is the send counter of event's notices.
+func noticeFactor(event string) limit.Factor {
+	return limit.Factor{Name: "notice-" + event, Code: "TOO_MANY_NOTICES"}
 }
