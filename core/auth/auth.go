@@ -503,15 +503,8 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, oldPw, newPw 
 		return err
 	}
 	return s.Limiter.Guess(limit.Password, userSubject(acct.ID), func() (limit.Outcome, func(store.Txn) error, error) {
-		if acct.PasswordHash == "" {
-			return limit.NotCounted, nil, failure.Internal(failure.CodeNoPasswordInfo)
-		}
-		match, _, err := s.Hasher.Verify(ctx, oldPw, acct.PasswordHash)
-		if err != nil {
-			return limit.NotCounted, nil, hashError(err)
-		}
-		if !match {
-			return limit.Wrong, nil, failure.Unauthorized(failure.CodePasswordIncorrect)
+		if outcome, err := s.verifyGuess(ctx, acct, oldPw); outcome != limit.Right {
+			return outcome, nil, err
 		}
 		newHash, err := s.Hasher.Hash(ctx, newPw)
 		if err != nil {
@@ -580,4 +573,21 @@ func (s *Service) ExtendSession(txn store.Txn, sid string) error {
 	}
 	sess.LastUsedAt = now.UTC() // the only write of it: a refresh, not every request
 	return session.Put(txn, sess, now)
+}
+
+// verifyGuess checks pw against acct's password hash for a guess the limiter counts: Right
+// (no error) on a match, Wrong with 401 PASSWORD_INCORRECT on a mismatch, NotCounted with the
+// error when no check could be made (no hash, a hashing failure).
+func (s *Service) verifyGuess(ctx context.Context, acct account.Account, pw string) (limit.Outcome, error) {
+	if acct.PasswordHash == "" {
+		return limit.NotCounted, failure.Internal(failure.CodeNoPasswordInfo)
+	}
+	match, _, err := s.Hasher.Verify(ctx, pw, acct.PasswordHash)
+	if err != nil {
+		return limit.NotCounted, hashError(err)
+	}
+	if !match {
+		return limit.Wrong, failure.Unauthorized(failure.CodePasswordIncorrect)
+	}
+	return limit.Right, nil
 }

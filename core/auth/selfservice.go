@@ -175,15 +175,8 @@ func (s *Service) DeleteAccount(ctx context.Context, p Principal, pw string, era
 		return failure.BadRequest("body must have required property 'password'")
 	}
 	return s.Limiter.Guess(limit.Password, userSubject(acct.ID), func() (limit.Outcome, func(store.Txn) error, error) {
-		if acct.PasswordHash == "" {
-			return limit.NotCounted, nil, failure.Internal(failure.CodeNoPasswordInfo)
-		}
-		match, _, err := s.Hasher.Verify(ctx, pw, acct.PasswordHash)
-		if err != nil {
-			return limit.NotCounted, nil, hashError(err)
-		}
-		if !match {
-			return limit.Wrong, nil, failure.Unauthorized(failure.CodePasswordIncorrect)
+		if outcome, err := s.verifyGuess(ctx, acct, pw); outcome != limit.Right {
+			return outcome, nil, err
 		}
 		return limit.Right, func(txn store.Txn) error {
 			fresh, err := account.Get(txn, acct.ID)
